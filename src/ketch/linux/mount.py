@@ -1,21 +1,45 @@
-"""mount(2), umount2(2) and their flag constants."""
+"""mount(2), umount2(2), mount_setattr(2) and their flag constants."""
+
+import ctypes
 
 from ketch.linux._libc import check, libc
 
 __all__ = [
+    "AT_RECURSIVE",
     "MNT_DETACH",
+    "MOUNT_ATTR_IDMAP",
+    "MOUNT_ATTR_NOATIME",
+    "MOUNT_ATTR_NODEV",
+    "MOUNT_ATTR_NODIRATIME",
+    "MOUNT_ATTR_NOEXEC",
+    "MOUNT_ATTR_NOSUID",
+    "MOUNT_ATTR_RDONLY",
+    "MOUNT_ATTR_RELATIME",
+    "MOUNT_ATTR_STRICTATIME",
+    "MOUNT_ATTR__ATIME",
     "MS_BIND",
+    "MS_DIRSYNC",
+    "MS_LAZYTIME",
+    "MS_MANDLOCK",
     "MS_MOVE",
+    "MS_NOATIME",
     "MS_NODEV",
+    "MS_NODIRATIME",
     "MS_NOEXEC",
     "MS_NOSUID",
     "MS_PRIVATE",
     "MS_RDONLY",
     "MS_REC",
+    "MS_RELATIME",
     "MS_REMOUNT",
     "MS_SHARED",
+    "MS_SILENT",
     "MS_SLAVE",
+    "MS_STRICTATIME",
+    "MS_SYNCHRONOUS",
+    "MS_UNBINDABLE",
     "mount",
+    "mount_setattr",
     "umount",
 ]
 
@@ -23,24 +47,51 @@ MS_RDONLY = 0x1
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
 MS_NOEXEC = 0x8
+MS_SYNCHRONOUS = 0x10
 MS_REMOUNT = 0x20
+MS_MANDLOCK = 0x40
+MS_DIRSYNC = 0x80
+MS_NOATIME = 0x400
+MS_NODIRATIME = 0x800
 MS_BIND = 0x1000
 MS_MOVE = 0x2000
 MS_REC = 0x4000
+MS_SILENT = 0x8000
+MS_UNBINDABLE = 1 << 17
 MS_PRIVATE = 1 << 18
 MS_SLAVE = 1 << 19
 MS_SHARED = 1 << 20
+MS_RELATIME = 1 << 21
+MS_STRICTATIME = 1 << 24
+MS_LAZYTIME = 1 << 25
 MNT_DETACH = 0x2
 
+# mount_setattr(2)
+MOUNT_ATTR_RDONLY = 0x1
+MOUNT_ATTR_NOSUID = 0x2
+MOUNT_ATTR_NODEV = 0x4
+MOUNT_ATTR_NOEXEC = 0x8
+MOUNT_ATTR__ATIME = 0x70
+MOUNT_ATTR_RELATIME = 0x0
+MOUNT_ATTR_NOATIME = 0x10
+MOUNT_ATTR_STRICTATIME = 0x20
+MOUNT_ATTR_NODIRATIME = 0x80
+MOUNT_ATTR_IDMAP = 0x100000
+AT_RECURSIVE = 0x8000
+_AT_EMPTY_PATH = 0x1000
+_SYS_MOUNT_SETATTR = 442  # one number on every architecture but alpha
 
-def mount(source: str | None, target: str, fstype: str | None, flags: int = 0, data: str | None = None) -> None:
+
+def mount(
+    source: str | None, target: str, fstype: str | None, flags: int = 0, data: str | None = None
+) -> None:
     """mount(2); raises OSError naming the target."""
     check(
         libc().mount(
             source.encode() if source is not None else None,
             target.encode(),
             fstype.encode() if fstype is not None else None,
-            flags,
+            ctypes.c_ulong(flags),
             data.encode() if data is not None else None,
         ),
         "mount",
@@ -51,3 +102,39 @@ def mount(source: str | None, target: str, fstype: str | None, flags: int = 0, d
 def umount(target: str, flags: int = 0) -> None:
     """umount2(2)."""
     check(libc().umount2(target.encode(), flags), "umount", target)
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = (
+        ("attr_set", ctypes.c_uint64),
+        ("attr_clr", ctypes.c_uint64),
+        ("propagation", ctypes.c_uint64),
+        ("userns_fd", ctypes.c_uint64),
+    )
+
+
+def mount_setattr(
+    fd: int,
+    attr_set: int,
+    attr_clr: int = 0,
+    *,
+    recursive: bool = False,
+    propagation: int = 0,
+    userns_fd: int = 0,
+    what: str = "",
+) -> None:
+    """mount_setattr(2) on the mount ``fd`` refers to (``AT_EMPTY_PATH``)."""
+    attr = _MountAttr(attr_set, attr_clr, propagation, userns_fd)
+    flags = _AT_EMPTY_PATH | (AT_RECURSIVE if recursive else 0)
+    check(
+        libc().syscall(
+            ctypes.c_long(_SYS_MOUNT_SETATTR),
+            ctypes.c_long(fd),
+            ctypes.c_char_p(b""),
+            ctypes.c_uint(flags),
+            ctypes.byref(attr),
+            ctypes.c_size_t(ctypes.sizeof(attr)),
+        ),
+        "mount_setattr",
+        what or None,
+    )

@@ -1,0 +1,173 @@
+"""Perform one ``config.mounts`` entry inside the rootfs.
+
+The destination is resolved (and created) by ``_rootfs_path`` and mounted on
+through ``/proc/self/fd/N``; flags a bind mount ignores are applied by a
+remount, then propagation changes and recursive (``rro``...) attributes on the
+new mount, reopened by its real path with symlinks refused.
+"""
+
+import os
+import stat
+
+from ketch.errors import InvalidArgument, NotFound, NotImplementedByHost, PermissionDenied
+from ketch.linux import fs
+from ketch.linux import mount as m
+from ketch.oci.runtime_spec import Mount
+from ketch.runtime._mountopts import BIND_REMOUNT_FLAGS, MountOptions, parse_mount_options
+from ketch.runtime._rootfs_path import clean_path, ensure_in_root, open_in_root, real_relpath
+from ketch.runtime._rootfs_remount import remount
+
+__all__ = ["is_bind", "mount_entry"]
+
+# Files under /proc a mount may cover (what lxcfs emulates); anything else there is refused.
+_PROC_ALLOWED = frozenset(
+    {
+        "proc/cpuinfo",
+        "proc/diskstats",
+        "proc/meminfo",
+        "proc/stat",
+        "proc/swaps",
+        "proc/uptime",
+        "proc/loadavg",
+        "proc/slabinfo",
+        "proc/pressure/cpu",
+        "proc/pressure/io",
+        "proc/pressure/memory",
+        "proc/net/dev",
+        "proc/sys/kernel/ns_last_pid",
+    }
+)
+
+
+def is_bind(mnt: Mount, opts: MountOptions) -> bool:
+    return mnt.type == "bind" or (opts.is_bind and mnt.type in (None, "", "none", "bind"))
+
+
+def mount_entry(root_fd: int, mnt: Mount, index: int, bundle: str, *, cgroupns: bool) -> None:
+    what = f"mounts[{index}]"
+    opts = parse_mount_options(mnt.options, what=f"{what}.options")
+    if opts.idmap:
+        raise NotImplementedByHost(f"{what}.options: {opts.idmap!r} mounts are not supported")
+    bind = is_bind(mnt, opts)
+    if not bind and not mnt.type:
+        raise InvalidArgument(f"{what}: no type and no bind option for {mnt.destination}")
+    if mnt.type == "cgroup" and not bind:
+        from ketch.runtime._rootfs_cgroup import mount_cgroup
+
+        mount_cgroup(root_fd, mnt.destination, opts, cgroupns=cgroupns, what=what)
+        return
+    source = mnt.source
+    directory = True
+    if bind:
+        if not source:
+            raise InvalidArgument(f"{what}.source: a bind mount needs a source")
+        source = os.path.join(bundle, source)
+        try:
+            directory = stat.S_ISDIR(os.stat(source).st_mode)
+        except FileNotFoundError as e:
+            raise NotFound(f"{what}.source {mnt.source}: no such file or directory") from e
+        except OSError as e:
+            raise InvalidArgument(f"{what}.source {mnt.source}: {e.strerror}") from e
+    fd = ensure_in_root(root_fd, mnt.destination, directory=directory, what=f"{what}.destination")
+    try:
+        real = real_relpath(root_fd, fd)
+        _check_destination(root_fd, mnt, real, bind, source, what)
+        target = fs.fd_path(fd)
+        try:
+            if bind:
+                m.mount(source, target, None, m.MS_BIND | (opts.flags & m.MS_REC))
+            else:
+                _mount_fs(mnt, opts, target, what)
+        except OSError as e:
+            raise PermissionDenied(
+                f"{what}: mount {mnt.type or 'bind'} on {mnt.destination}: {e.strerror}"
+            ) from e
+        if opts.tmpcopyup and mnt.type == "tmpfs":
+            _copy_up(fd, root_fd, real, what)
+    finally:
+        os.close(fd)
+    if not (
+        (bind and opts.flags & BIND_REMOUNT_FLAGS)
+        or opts.propagation
+        or opts.attr_set
+        or opts.attr_clr
+    ):
+        return
+    top = open_in_root(root_fd, real, no_symlinks=True)  # the new mount, not the dir under it
+    try:
+        path = fs.fd_path(top)
+        try:
+            if bind and opts.flags & BIND_REMOUNT_FLAGS:
+                remount(path, opts.flags & (BIND_REMOUNT_FLAGS | m.MS_NODIRATIME))
+            for prop in opts.propagation:
+                m.mount(None, path, None, prop)
+            if opts.attr_set or opts.attr_clr:
+                m.mount_setattr(top, opts.attr_set, opts.attr_clr, recursive=True, what=path)
+        except OSError as e:
+            raise PermissionDenied(f"{what}: options on {mnt.destination}: {e.strerror}") from e
+    finally:
+        os.close(top)
+
+
+def _mount_fs(mnt: Mount, opts: MountOptions, target: str, what: str) -> None:
+    flags = opts.flags & ~(m.MS_BIND | m.MS_REC | m.MS_REMOUNT)
+    data = opts.data or None
+    try:
+        m.mount(mnt.source or mnt.type, target, mnt.type, flags, data)
+    except PermissionError:
+        if mnt.type != "sysfs":
+            raise
+        # a user namespace that does not own the network namespace may not mount sysfs:
+        # bind the host's, as read-only as asked
+        m.mount("/sys", target, None, m.MS_BIND | m.MS_REC)
+        remount(target, flags & BIND_REMOUNT_FLAGS)
+
+
+def _check_destination(
+    root_fd: int, mnt: Mount, real: str, bind: bool, source: str | None, what: str
+) -> None:
+    """Refuse mounts that would defeat the procfs/sysfs protections."""
+    if mnt.type in ("proc", "sysfs") and not bind:
+        try:
+            os.close(open_in_root(root_fd, mnt.destination, no_symlinks=True))
+        except OSError as e:
+            raise PermissionDenied(
+                f"{what}.destination {mnt.destination}: must not be reached through a symlink "
+                f"for a {mnt.type} mount"
+            ) from e
+    if real == "proc":
+        if bind and source is not None:
+            sfd = os.open(source, os.O_PATH | os.O_CLOEXEC)
+            try:
+                if fs.fstatfs_type(sfd) != fs.PROC_SUPER_MAGIC:
+                    raise PermissionDenied(
+                        f"{what}.destination {mnt.destination}: only a procfs may be bound on /proc"
+                    )
+            finally:
+                os.close(sfd)
+    elif real.startswith("proc/") and real not in _PROC_ALLOWED:
+        raise PermissionDenied(
+            f"{what}.destination {mnt.destination}: resolves to /{real}, inside /proc, "
+            "where mounts are refused"
+        )
+
+
+def _copy_up(lower: int, root_fd: int, real: str, what: str) -> None:
+    """tmpcopyup: copy what the directory held into the fresh tmpfs over it."""
+    from ketch.runtime._rootfs_copy import copy_tree
+
+    upper = open_in_root(root_fd, real, os.O_RDONLY | os.O_DIRECTORY, no_symlinks=True)
+    try:
+        low = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=lower)
+        try:
+            copy_tree(low, upper)
+        finally:
+            os.close(low)
+    except OSError as e:
+        raise PermissionDenied(f"{what}: tmpcopyup into {real}: {e.strerror}") from e
+    finally:
+        os.close(upper)
+
+
+def destination_is(mnt: Mount, path: str) -> bool:
+    return clean_path(mnt.destination) == clean_path(path)

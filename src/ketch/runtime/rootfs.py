@@ -1,0 +1,223 @@
+"""The container's root filesystem: mounts, devices, pivot_root, masked and read-only paths.
+
+Runs in the container's init child, which has already unshared its mount
+namespace (and entered its user and cgroup namespaces when configured).
+``mount_rootfs`` works on the rootfs from outside (before ``pivot_root``),
+``enter_rootfs`` makes it ``/``.  Every destination is resolved inside the
+rootfs by the kernel (``openat2`` with ``RESOLVE_IN_ROOT``), so symlinks in a
+hostile image cannot aim a mount at the host.
+"""
+
+import os
+import stat
+
+from ketch.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from ketch.linux import fs
+from ketch.linux import mount as m
+from ketch.oci.runtime_spec import Config
+
+__all__ = ["console_bind", "enter_rootfs", "mount_rootfs"]
+
+_RO_PATH_FLAGS = m.MS_RDONLY | m.MS_NOSUID | m.MS_NODEV | m.MS_NOEXEC
+
+
+def mount_rootfs(config: Config, bundle: str) -> str:
+    """Prepare the rootfs of ``config`` (bundle-relative) for ``enter_rootfs``; its absolute path.
+
+    Sets the propagation of ``/`` (``rslave`` unless ``linux.rootfsPropagation``),
+    bind-mounts the rootfs onto itself, performs ``config.mounts`` in order,
+    creates the default and configured devices and the /dev links when /dev is
+    not bound from the host, and an empty /dev/console when the process has a
+    terminal.
+    """
+    from ketch.runtime._mountopts import parse_mount_options, propagation_flags
+    from ketch.runtime._rootfs_mounts import destination_is, is_bind, mount_entry
+
+    if config.root is None:
+        raise InvalidArgument("root: missing from config.json")
+    rootfs = os.path.realpath(os.path.join(bundle, config.root.path))
+    if not os.path.isdir(rootfs):
+        raise NotFound(f"root.path {config.root.path}: no such directory ({rootfs})")
+    linux = config.linux
+    propagation = m.MS_SLAVE | m.MS_REC
+    if linux is not None and linux.rootfs_propagation:
+        propagation = propagation_flags(linux.rootfs_propagation)
+    try:
+        m.mount(None, "/", None, propagation)
+        if propagation & m.MS_SHARED:
+            _make_parent_private(rootfs)
+        m.mount(rootfs, rootfs, None, m.MS_BIND | m.MS_REC)
+    except OSError as e:
+        raise PermissionDenied(
+            f"root.path {config.root.path}: cannot bind the rootfs: {e.strerror}"
+        ) from e
+    cgroupns = linux is not None and linux.namespace("cgroup") is not None
+    root_fd = os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for i, mnt in enumerate(config.mounts):
+            mount_entry(root_fd, mnt, i, bundle, cgroupns=cgroupns)
+        dev_bound = any(
+            destination_is(mnt, "/dev") and is_bind(mnt, parse_mount_options(mnt.options))
+            for mnt in config.mounts
+        )
+        if not dev_bound:
+            from ketch.runtime._devices import create_dev_links, create_devices
+
+            create_devices(root_fd, linux.devices if linux is not None else ())
+            create_dev_links(root_fd)
+        if config.process is not None and config.process.terminal:
+            from ketch.runtime._devices import create_console_placeholder
+
+            create_console_placeholder(root_fd)
+    finally:
+        os.close(root_fd)
+    return rootfs
+
+
+def _make_parent_private(rootfs: str) -> None:
+    """pivot_root refuses a new root whose parent mount is shared: make that one private."""
+    from ketch.runtime._rootfs_mountinfo import mount_containing, read_mountinfo
+
+    parent = mount_containing(read_mountinfo(), rootfs)
+    if parent is not None and any(o.startswith("shared:") for o in parent.optional):
+        m.mount(None, parent.mount_point, None, m.MS_PRIVATE)
+
+
+def enter_rootfs(config: Config, rootfs: str, *, no_pivot: bool = False) -> None:
+    """Make ``rootfs`` the root (pivot_root, or MS_MOVE + chroot with ``no_pivot``), then
+    apply masked paths, read-only paths and ``root.readonly``; the cwd ends at ``/``."""
+    os.chdir(rootfs)
+    try:
+        if no_pivot:
+            m.mount(rootfs, "/", None, m.MS_MOVE)
+            os.chroot(".")
+        else:
+            fs.pivot_root(".", ".")
+            # the old root is stacked under "."; detach it without telling the host
+            m.mount(None, ".", None, m.MS_SLAVE | m.MS_REC)
+            m.umount(".", m.MNT_DETACH)
+    except OSError as e:
+        raise PermissionDenied(f"{rootfs}: cannot switch root: {e.strerror}") from e
+    os.chdir("/")
+    linux = config.linux
+    root_fd = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        if linux is not None:
+            for i, path in enumerate(linux.readonly_paths):
+                _readonly_path(root_fd, path, f"linux.readonlyPaths[{i}]")
+            for i, path in enumerate(linux.masked_paths):
+                _mask_path(root_fd, path, f"linux.maskedPaths[{i}]")
+    finally:
+        os.close(root_fd)
+    if config.root is not None and config.root.readonly:
+        from ketch.runtime._rootfs_remount import remount
+
+        try:
+            remount("/", m.MS_RDONLY | _current_nonro_flags("/"))
+        except OSError as e:
+            raise PermissionDenied(
+                f"root.readonly: cannot remount / read-only: {e.strerror}"
+            ) from e
+    os.chdir("/")
+
+
+def _current_nonro_flags(path: str) -> int:
+    from ketch.runtime._rootfs_remount import current_flags
+
+    return current_flags(path) & ~m.MS_RDONLY
+
+
+def _open_existing(root_fd: int, path: str, what: str) -> int | None:
+    from ketch.runtime._rootfs_path import open_in_root
+
+    try:
+        return open_in_root(root_fd, path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as e:
+        raise PermissionDenied(
+            f"{what} {path}: cannot be resolved inside the rootfs: {e.strerror}"
+        ) from e
+
+
+def _readonly_path(root_fd: int, path: str, what: str) -> None:
+    from ketch.runtime._rootfs_path import open_in_root, real_relpath
+    from ketch.runtime._rootfs_remount import remount
+
+    fd = _open_existing(root_fd, path, what)
+    if fd is None:
+        return
+    try:
+        real = real_relpath(root_fd, fd)
+        m.mount(fs.fd_path(fd), fs.fd_path(fd), None, m.MS_BIND | m.MS_REC)
+        top = open_in_root(root_fd, real, no_symlinks=True)
+        try:
+            remount(fs.fd_path(top), _RO_PATH_FLAGS)
+        finally:
+            os.close(top)
+    except OSError as e:
+        raise PermissionDenied(f"{what} {path}: cannot make it read-only: {e.strerror}") from e
+    finally:
+        os.close(fd)
+
+
+def _mask_path(root_fd: int, path: str, what: str) -> None:
+    fd = _open_existing(root_fd, path, what)
+    if fd is None:
+        return
+    try:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            m.mount(
+                "tmpfs",
+                fs.fd_path(fd),
+                "tmpfs",
+                m.MS_RDONLY | m.MS_NOSUID | m.MS_NODEV | m.MS_NOEXEC,
+            )
+            return
+        null = _dev_null(root_fd)
+        try:
+            m.mount(fs.fd_path(null), fs.fd_path(fd), None, m.MS_BIND)
+        finally:
+            os.close(null)
+    except OSError as e:
+        raise PermissionDenied(f"{what} {path}: cannot mask it: {e.strerror}") from e
+    finally:
+        os.close(fd)
+
+
+def _dev_null(root_fd: int) -> int:
+    """An fd of the container's /dev/null, checked to be the real null device."""
+    from ketch.runtime._rootfs_path import open_in_root
+
+    try:
+        fd = open_in_root(root_fd, "/dev/null")
+    except OSError as e:
+        raise FailedPrecondition(
+            f"maskedPaths: the container has no /dev/null ({e.strerror})"
+        ) from e
+    st = os.fstat(fd)
+    if not stat.S_ISCHR(st.st_mode) or st.st_rdev != os.makedev(1, 3):
+        os.close(fd)
+        raise PermissionDenied("maskedPaths: the container's /dev/null is not the null device")
+    return fd
+
+
+def console_bind(rootfs: str | None, pty_slave: str | int) -> None:
+    """Bind the pty slave (a path or an open fd) onto /dev/console of ``rootfs``
+    (before ``enter_rootfs``) or of the current root (``None``, after it)."""
+    from ketch.runtime._rootfs_path import ensure_in_root
+
+    source = fs.fd_path(pty_slave) if isinstance(pty_slave, int) else pty_slave
+    root_fd = os.open(rootfs or "/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fd = ensure_in_root(
+            root_fd, "/dev/console", directory=False, what="/dev/console", file_mode=0o600
+        )
+        try:
+            m.mount(source, fs.fd_path(fd), None, m.MS_BIND)
+        except OSError as e:
+            raise PermissionDenied(f"/dev/console: cannot bind the console: {e.strerror}") from e
+        finally:
+            os.close(fd)
+    finally:
+        os.close(root_fd)
