@@ -15,6 +15,11 @@ from ketch.errors import FailedPrecondition, InvalidArgument, NotFound, Permissi
 from ketch.linux import fs
 from ketch.linux import mount as m
 from ketch.oci.runtime_spec import Config
+from ketch.runtime._devices import create_console_placeholder, create_dev_links, create_devices
+from ketch.runtime._mountopts import parse_mount_options, propagation_flags
+from ketch.runtime._rootfs_mounts import destination_is, is_bind, mount_entry
+from ketch.runtime._rootfs_path import ensure_in_root, open_in_root, real_relpath
+from ketch.runtime._rootfs_remount import current_flags, remount
 
 __all__ = ["console_bind", "enter_rootfs", "mount_rootfs"]
 
@@ -24,14 +29,13 @@ _RO_PATH_FLAGS = m.MS_RDONLY | m.MS_NOSUID | m.MS_NODEV | m.MS_NOEXEC
 def mount_rootfs(config: Config, bundle: str) -> str:
     """Prepare the rootfs of ``config`` (bundle-relative) for ``enter_rootfs``; its absolute path.
 
-    Sets the propagation of ``/`` (``rslave`` unless ``linux.rootfsPropagation``),
-    bind-mounts the rootfs onto itself, performs ``config.mounts`` in order,
+    Makes ``/`` ``rslave`` (``rprivate``/``rshared`` when ``linux.rootfsPropagation``
+    asks for those), bind-mounts the rootfs onto itself and gives that mount the
+    asked propagation, performs ``config.mounts`` in order,
     creates the default and configured devices and the /dev links when /dev is
     not bound from the host, and an empty /dev/console when the process has a
     terminal.
     """
-    from ketch.runtime._mountopts import parse_mount_options, propagation_flags
-    from ketch.runtime._rootfs_mounts import destination_is, is_bind, mount_entry
 
     if config.root is None:
         raise InvalidArgument("root: missing from config.json")
@@ -39,14 +43,20 @@ def mount_rootfs(config: Config, bundle: str) -> str:
     if not os.path.isdir(rootfs):
         raise NotFound(f"root.path {config.root.path}: no such directory ({rootfs})")
     linux = config.linux
-    propagation = m.MS_SLAVE | m.MS_REC
+    wanted = 0
     if linux is not None and linux.rootfs_propagation:
-        propagation = propagation_flags(linux.rootfs_propagation)
+        wanted = propagation_flags(linux.rootfs_propagation)
+    # "/" as a whole: rslave by default, so that nothing made here reaches the host
+    base = m.MS_SLAVE | m.MS_REC
+    if wanted & (m.MS_PRIVATE | m.MS_SHARED):
+        base = wanted | m.MS_REC
     try:
-        m.mount(None, "/", None, propagation)
-        if propagation & m.MS_SHARED:
+        m.mount(None, "/", None, base)
+        if base & m.MS_SHARED:
             _make_parent_private(rootfs)
         m.mount(rootfs, rootfs, None, m.MS_BIND | m.MS_REC)
+        if wanted and not wanted & m.MS_SHARED:  # pivot_root refuses a shared new root
+            m.mount(None, rootfs, None, wanted)
     except OSError as e:
         raise PermissionDenied(
             f"root.path {config.root.path}: cannot bind the rootfs: {e.strerror}"
@@ -61,13 +71,9 @@ def mount_rootfs(config: Config, bundle: str) -> str:
             for mnt in config.mounts
         )
         if not dev_bound:
-            from ketch.runtime._devices import create_dev_links, create_devices
-
             create_devices(root_fd, linux.devices if linux is not None else ())
             create_dev_links(root_fd)
         if config.process is not None and config.process.terminal:
-            from ketch.runtime._devices import create_console_placeholder
-
             create_console_placeholder(root_fd)
     finally:
         os.close(root_fd)
@@ -96,10 +102,14 @@ def enter_rootfs(config: Config, rootfs: str, *, no_pivot: bool = False) -> None
             # the old root is stacked under "."; detach it without telling the host
             m.mount(None, ".", None, m.MS_SLAVE | m.MS_REC)
             m.umount(".", m.MNT_DETACH)
+        linux = config.linux
+        if linux is not None and linux.rootfs_propagation:
+            wanted = propagation_flags(linux.rootfs_propagation)
+            if wanted & m.MS_SHARED:
+                m.mount(None, "/", None, wanted)
     except OSError as e:
         raise PermissionDenied(f"{rootfs}: cannot switch root: {e.strerror}") from e
     os.chdir("/")
-    linux = config.linux
     root_fd = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         if linux is not None:
@@ -110,8 +120,6 @@ def enter_rootfs(config: Config, rootfs: str, *, no_pivot: bool = False) -> None
     finally:
         os.close(root_fd)
     if config.root is not None and config.root.readonly:
-        from ketch.runtime._rootfs_remount import remount
-
         try:
             remount("/", m.MS_RDONLY | _current_nonro_flags("/"))
         except OSError as e:
@@ -122,14 +130,10 @@ def enter_rootfs(config: Config, rootfs: str, *, no_pivot: bool = False) -> None
 
 
 def _current_nonro_flags(path: str) -> int:
-    from ketch.runtime._rootfs_remount import current_flags
-
     return current_flags(path) & ~m.MS_RDONLY
 
 
 def _open_existing(root_fd: int, path: str, what: str) -> int | None:
-    from ketch.runtime._rootfs_path import open_in_root
-
     try:
         return open_in_root(root_fd, path)
     except (FileNotFoundError, NotADirectoryError):
@@ -141,9 +145,6 @@ def _open_existing(root_fd: int, path: str, what: str) -> int | None:
 
 
 def _readonly_path(root_fd: int, path: str, what: str) -> None:
-    from ketch.runtime._rootfs_path import open_in_root, real_relpath
-    from ketch.runtime._rootfs_remount import remount
-
     fd = _open_existing(root_fd, path, what)
     if fd is None:
         return
@@ -187,8 +188,6 @@ def _mask_path(root_fd: int, path: str, what: str) -> None:
 
 def _dev_null(root_fd: int) -> int:
     """An fd of the container's /dev/null, checked to be the real null device."""
-    from ketch.runtime._rootfs_path import open_in_root
-
     try:
         fd = open_in_root(root_fd, "/dev/null")
     except OSError as e:
@@ -205,8 +204,6 @@ def _dev_null(root_fd: int) -> int:
 def console_bind(rootfs: str | None, pty_slave: str | int) -> None:
     """Bind the pty slave (a path or an open fd) onto /dev/console of ``rootfs``
     (before ``enter_rootfs``) or of the current root (``None``, after it)."""
-    from ketch.runtime._rootfs_path import ensure_in_root
-
     source = fs.fd_path(pty_slave) if isinstance(pty_slave, int) else pty_slave
     root_fd = os.open(rootfs or "/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
