@@ -98,10 +98,17 @@ def enter_rootfs(config: Config, rootfs: str, *, no_pivot: bool = False) -> None
             m.mount(rootfs, "/", None, m.MS_MOVE)
             os.chroot(".")
         else:
-            fs.pivot_root(".", ".")
-            # the old root is stacked under "."; detach it without telling the host
-            m.mount(None, ".", None, m.MS_SLAVE | m.MS_REC)
-            m.umount(".", m.MNT_DETACH)
+            old_root = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                fs.pivot_root(".", ".")
+                # The old root is now stacked on the new one.  From inside it, make it
+                # rslave (so its unmount does not reach the host) and detach it;
+                # "." from the new root's cwd would name the new root instead.
+                os.fchdir(old_root)
+                m.mount(None, ".", None, m.MS_SLAVE | m.MS_REC)
+                m.umount(".", m.MNT_DETACH)
+            finally:
+                os.close(old_root)
         linux = config.linux
         if linux is not None and linux.rootfs_propagation:
             wanted = propagation_flags(linux.rootfs_propagation)

@@ -1,0 +1,134 @@
+"""Run rootfs code in throw-away namespaces and report back through a pipe.
+
+``in_container(body, ...)`` forks a "host" child that unshares a mount namespace
+(made private, so nothing can reach the real host, then optionally rshared to
+act like a systemd host), pid and cgroup namespaces; it forks the container
+child, which unshares its own mount namespace and calls ``body()``.  ``body``
+returns a JSON-able value or raises; either is reported.  The host child then
+reports the mount points that appeared in its namespace while the container
+ran (leaks).  Both children always ``os._exit`` and die by ``alarm`` if stuck.
+"""
+
+import ctypes
+import json
+import os
+import signal
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWPID = 0x20000000
+MS_REC = 0x4000
+MS_PRIVATE = 1 << 18
+MS_SHARED = 1 << 20
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _unshare(flags: int) -> None:
+    if _libc.unshare(flags) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"unshare: {os.strerror(err)}")
+
+
+def _mount(source: str | None, target: str, flags: int) -> None:
+    if (
+        _libc.mount(source and source.encode(), target.encode(), None, ctypes.c_ulong(flags), None)
+        != 0
+    ):
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {target}: {os.strerror(err)}")
+
+
+def mount_points(path: str = "/proc/self/mountinfo") -> list[str]:
+    with open(path) as f:
+        return [line.split(" ")[4] for line in f]
+
+
+def _send(fd: int, kind: str, value: Any) -> None:
+    data = (json.dumps({"kind": kind, "value": value}) + "\n").encode()
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def _container(w: int, body: Callable[[], Any]) -> None:
+    try:
+        _unshare(CLONE_NEWNS)
+        _send(w, "result", body())
+    except BaseException as e:
+        _send(
+            w,
+            "error",
+            {"type": type(e).__name__, "message": str(e), "trace": traceback.format_exc()},
+        )
+
+
+def _host(w: int, body: Callable[[], Any], shared_host: bool, cgroupns: bool) -> None:
+    try:
+        _unshare(CLONE_NEWNS)
+        _mount(None, "/", MS_REC | MS_PRIVATE)  # cut every tie to the real host first
+        if shared_host:
+            _mount(None, "/", MS_REC | MS_SHARED)
+        before = mount_points()
+        _unshare(CLONE_NEWPID | (CLONE_NEWCGROUP if cgroupns else 0))
+        pid = os.fork()
+        if pid == 0:
+            signal.alarm(60)
+            try:
+                _container(w, body)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        after = mount_points()
+        _send(w, "leaks", [p for p in after if p not in before])
+    except BaseException as e:
+        _send(
+            w,
+            "error",
+            {"type": type(e).__name__, "message": str(e), "trace": traceback.format_exc()},
+        )
+
+
+class Outcome:
+    def __init__(self, messages: list[dict[str, Any]]) -> None:
+        self.result: Any = None
+        self.error: dict[str, str] | None = None
+        self.leaks: list[str] | None = None
+        for msg in messages:
+            if msg["kind"] == "result":
+                self.result = msg["value"]
+            elif msg["kind"] == "error":
+                self.error = msg["value"]
+            elif msg["kind"] == "leaks":
+                self.leaks = msg["value"]
+
+    def ok(self) -> Any:
+        assert self.error is None, self.error["trace"]
+        assert self.leaks == [], f"mounts leaked to the host: {self.leaks}"
+        return self.result
+
+
+def in_container(
+    body: Callable[[], Any], *, shared_host: bool = False, cgroupns: bool = True
+) -> Outcome:
+    """Run ``body`` in a container child (see module doc); collect what it reported."""
+    host_before = mount_points()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        signal.alarm(90)
+        try:
+            _host(w, body, shared_host, cgroupns)
+        finally:
+            os._exit(0)
+    os.close(w)
+    chunks = []
+    with os.fdopen(r, "rb") as f:
+        chunks.append(f.read())
+    os.waitpid(pid, 0)
+    assert mount_points() == host_before, "the real host's mount table changed"
+    messages = [json.loads(line) for line in b"".join(chunks).decode().splitlines() if line]
+    return Outcome(messages)
