@@ -75,12 +75,8 @@ MEDIA_TYPE_OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
 MEDIA_TYPE_OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 MEDIA_TYPE_OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 MEDIA_TYPE_OCI_LAYER_NONDIST = "application/vnd.oci.image.layer.nondistributable.v1.tar"
-MEDIA_TYPE_OCI_LAYER_NONDIST_GZIP = (
-    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
-)
-MEDIA_TYPE_OCI_LAYER_NONDIST_ZSTD = (
-    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
-)
+MEDIA_TYPE_OCI_LAYER_NONDIST_GZIP = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+MEDIA_TYPE_OCI_LAYER_NONDIST_ZSTD = "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
 DOCKER_MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
