@@ -58,6 +58,7 @@ def mount_entry(root_fd: int, mnt: Mount, index: int, bundle: str, *, cgroupns: 
         return
     source = mnt.source
     directory = True
+    bound = bind
     if bind:
         if not source:
             raise InvalidArgument(f"{what}.source: a bind mount needs a source")
@@ -77,7 +78,7 @@ def mount_entry(root_fd: int, mnt: Mount, index: int, bundle: str, *, cgroupns: 
             if bind:
                 m.mount(source, target, None, m.MS_BIND | (opts.flags & m.MS_REC))
             else:
-                _mount_fs(mnt, opts, target, what)
+                bound = _mount_fs(mnt, opts, target)
         except OSError as e:
             raise PermissionDenied(
                 f"{what}: mount {mnt.type or 'bind'} on {mnt.destination}: {e.strerror}"
@@ -87,7 +88,7 @@ def mount_entry(root_fd: int, mnt: Mount, index: int, bundle: str, *, cgroupns: 
     finally:
         os.close(fd)
     if not (
-        (bind and opts.flags & BIND_REMOUNT_FLAGS)
+        (bound and opts.flags & BIND_REMOUNT_FLAGS)
         or opts.propagation
         or opts.attr_set
         or opts.attr_clr
@@ -97,8 +98,8 @@ def mount_entry(root_fd: int, mnt: Mount, index: int, bundle: str, *, cgroupns: 
     try:
         path = fs.fd_path(top)
         try:
-            if bind and opts.flags & BIND_REMOUNT_FLAGS:
-                remount(path, opts.flags & (BIND_REMOUNT_FLAGS | m.MS_NODIRATIME))
+            if bound and opts.flags & BIND_REMOUNT_FLAGS:
+                remount(path, opts.flags & BIND_REMOUNT_FLAGS)
             for prop in opts.propagation:
                 m.mount(None, path, None, prop)
             if opts.attr_set or opts.attr_clr:
@@ -109,18 +110,19 @@ def mount_entry(root_fd: int, mnt: Mount, index: int, bundle: str, *, cgroupns: 
         os.close(top)
 
 
-def _mount_fs(mnt: Mount, opts: MountOptions, target: str, what: str) -> None:
+def _mount_fs(mnt: Mount, opts: MountOptions, target: str) -> bool:
+    """Mount a new filesystem; True when it fell back to a bind (flags still to apply)."""
     flags = opts.flags & ~(m.MS_BIND | m.MS_REC | m.MS_REMOUNT)
-    data = opts.data or None
     try:
-        m.mount(mnt.source or mnt.type, target, mnt.type, flags, data)
+        m.mount(mnt.source or mnt.type, target, mnt.type, flags, opts.data or None)
+        return False
     except PermissionError:
         if mnt.type != "sysfs":
             raise
-        # a user namespace that does not own the network namespace may not mount sysfs:
-        # bind the host's, as read-only as asked
-        m.mount("/sys", target, None, m.MS_BIND | m.MS_REC)
-        remount(target, flags & BIND_REMOUNT_FLAGS)
+    # A user namespace that does not own the network namespace may not mount sysfs:
+    # bind the host's instead (read-only etc. by the caller's remount).
+    m.mount("/sys", target, None, m.MS_BIND | m.MS_REC)
+    return True
 
 
 def _check_destination(

@@ -7,6 +7,11 @@ child, which unshares its own mount namespace and calls ``body()``.  ``body``
 returns a JSON-able value or raises; either is reported.  The host child then
 reports the mount points that appeared in its namespace while the container
 ran (leaks).  Both children always ``os._exit`` and die by ``alarm`` if stuck.
+
+With ``userns=True`` the container child first unshares a user namespace that
+the host child maps (identity, 0..65535), then mount, pid, network, ipc and cgroup
+namespaces owned by it, and runs ``body`` as pid 1: mknod is refused there and
+inherited mount flags are locked, as for a rootless or userns container.
 """
 
 import ctypes
@@ -20,6 +25,10 @@ from typing import Any
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
 CLONE_NEWPID = 0x20000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+CLONE_NEWIPC = 0x08000000
+USERNS_SIZE = 65536  # the identity map 0..65535: root stays root, but only inside the userns
 MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
 MS_SHARED = 1 << 20
@@ -53,42 +62,80 @@ def _send(fd: int, kind: str, value: Any) -> None:
         data = data[os.write(fd, data) :]
 
 
+def _report_errors(w: int, fn: Callable[[], None]) -> None:
+    try:
+        fn()
+    except BaseException as e:
+        _send(
+            w,
+            "error",
+            {"type": type(e).__name__, "message": str(e), "trace": traceback.format_exc()},
+        )
+
+
+def _run_body(w: int, body: Callable[[], Any]) -> None:
+    _send(w, "result", body())
+
+
 def _container(w: int, body: Callable[[], Any]) -> None:
-    try:
-        _unshare(CLONE_NEWNS)
-        _send(w, "result", body())
-    except BaseException as e:
-        _send(
-            w,
-            "error",
-            {"type": type(e).__name__, "message": str(e), "trace": traceback.format_exc()},
-        )
+    _unshare(CLONE_NEWNS)
+    _run_body(w, body)
 
 
-def _host(w: int, body: Callable[[], Any], shared_host: bool, cgroupns: bool) -> None:
-    try:
-        _unshare(CLONE_NEWNS)
-        _mount(None, "/", MS_REC | MS_PRIVATE)  # cut every tie to the real host first
-        if shared_host:
-            _mount(None, "/", MS_REC | MS_SHARED)
-        before = mount_points()
+def _container_userns(w: int, body: Callable[[], Any], ready: int, mapped: int) -> None:
+    """unshare a user namespace, let the host map it, then mount, pid, net, cgroup namespaces;
+    run ``body`` as pid 1 of the new pid namespace."""
+    _unshare(CLONE_NEWUSER)
+    os.write(ready, b"u")
+    if os.read(mapped, 1) != b"m":
+        raise RuntimeError("the host did not map the user namespace")
+    _unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWCGROUP)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _report_errors(w, lambda: _run_body(w, body))
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def _host(
+    w: int,
+    body: Callable[[], Any],
+    shared_host: bool,
+    cgroupns: bool,
+    userns: bool,
+    host_setup: Callable[[], None] | None,
+) -> None:
+    _unshare(CLONE_NEWNS)
+    _mount(None, "/", MS_REC | MS_PRIVATE)  # cut every tie to the real host first
+    if shared_host:
+        _mount(None, "/", MS_REC | MS_SHARED)
+    if host_setup is not None:
+        host_setup()
+    before = mount_points()
+    if not userns:
         _unshare(CLONE_NEWPID | (CLONE_NEWCGROUP if cgroupns else 0))
-        pid = os.fork()
-        if pid == 0:
-            signal.alarm(60)
-            try:
-                _container(w, body)
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
-        after = mount_points()
-        _send(w, "leaks", [p for p in after if p not in before])
-    except BaseException as e:
-        _send(
-            w,
-            "error",
-            {"type": type(e).__name__, "message": str(e), "trace": traceback.format_exc()},
-        )
+    ready_r, ready_w = os.pipe()
+    mapped_r, mapped_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        signal.alarm(60)
+        try:
+            if userns:
+                _report_errors(w, lambda: _container_userns(w, body, ready_w, mapped_r))
+            else:
+                _report_errors(w, lambda: _container(w, body))
+        finally:
+            os._exit(0)
+    if userns and os.read(ready_r, 1) == b"u":
+        for name in ("uid_map", "gid_map"):
+            with open(f"/proc/{pid}/{name}", "w") as f:
+                f.write(f"0 0 {USERNS_SIZE}\n")
+        os.write(mapped_w, b"m")
+    os.waitpid(pid, 0)
+    after = mount_points()
+    _send(w, "leaks", [p for p in after if p not in before])
 
 
 class Outcome:
@@ -111,9 +158,16 @@ class Outcome:
 
 
 def in_container(
-    body: Callable[[], Any], *, shared_host: bool = False, cgroupns: bool = True
+    body: Callable[[], Any],
+    *,
+    shared_host: bool = False,
+    cgroupns: bool = True,
+    userns: bool = False,
+    host_setup: Callable[[], None] | None = None,
 ) -> Outcome:
-    """Run ``body`` in a container child (see module doc); collect what it reported."""
+    """Run ``body`` in a container child (see module doc); collect what it reported.
+
+    ``host_setup`` runs first in the "host" namespace (e.g. to make a mount there)."""
     host_before = mount_points()
     r, w = os.pipe()
     pid = os.fork()
@@ -121,7 +175,7 @@ def in_container(
         os.close(r)
         signal.alarm(90)
         try:
-            _host(w, body, shared_host, cgroupns)
+            _report_errors(w, lambda: _host(w, body, shared_host, cgroupns, userns, host_setup))
         finally:
             os._exit(0)
     os.close(w)

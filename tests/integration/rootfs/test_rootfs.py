@@ -433,3 +433,59 @@ def test_cgroup_mount_without_namespace_binds_own_subtree(make_bundle: MakeBundl
         return _mountinfo()["/sys/fs/cgroup/memory"][3]
 
     assert in_container(body, cgroupns=False).ok() == own["memory"]
+
+
+def test_user_namespace(make_bundle: MakeBundle, tmp_path: Path) -> None:
+    """In a user namespace mknod is refused (devices are bound from the host) and flags the
+    host set on a source are locked (a bind remount must keep them)."""
+    data = tmp_path / "data"
+    data.mkdir()
+
+    def patch(c: dict[str, Any], _: Path) -> None:
+        c["linux"]["namespaces"].append({"type": "user"})
+        c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
+        c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
+        c["linux"]["devices"] = [{"type": "c", "path": "/dev/net/tun", "major": 10, "minor": 200}]
+        c["mounts"].append(
+            {
+                "destination": "/data",
+                "type": "bind",
+                "source": str(data),
+                "options": ["rbind", "ro"],
+            }
+        )
+
+    bundle, config = make_bundle(patch)
+
+    def host_setup() -> None:
+        # on the "host" the source is nosuid,nodev: flags locked for the user namespace
+        from ketch.linux.mount import MS_BIND, MS_NODEV, MS_NOSUID, MS_REMOUNT, mount
+
+        mount(str(data), str(data), None, MS_BIND)
+        mount(None, str(data), None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV)
+
+    def body() -> dict[str, Any]:
+        mknod = _errno_of(
+            lambda: os.mknod(str(tmp_path / "n"), stat.S_IFCHR | 0o600, os.makedev(1, 3))
+        )
+        _enter(bundle, config)
+        mi = _mountinfo()
+        return {
+            "mknod": mknod,
+            "null": [
+                os.major(os.stat("/dev/null").st_rdev),
+                os.minor(os.stat("/dev/null").st_rdev),
+            ],
+            "null_is_bind": "/dev/null" in mi,
+            "tun": os.path.exists("/dev/net/tun") and os.major(os.stat("/dev/net/tun").st_rdev),
+            "data": sorted(mi["/data"][0].split(",")),
+            "proc_sys": _errno_of(lambda: _write("/proc/sys/kernel/hostname")),
+            "keys": open("/proc/keys").read(),
+        }
+
+    r = in_container(body, userns=True, host_setup=host_setup).ok()
+    assert r["mknod"] == 1  # EPERM: the bind fallback is what is tested
+    assert r["null"] == [1, 3] and r["null_is_bind"]
+    assert r["tun"] in (10, False)  # bound when the host has /dev/net/tun
+    assert {"ro", "nosuid", "nodev"} <= set(r["data"])
+    assert r["proc_sys"] == 30 and r["keys"] == ""
