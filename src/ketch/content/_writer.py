@@ -189,19 +189,19 @@ class ContentWriter:
                     f"ingest {self.ref}: digest mismatch: got {actual}, expected {expected}"
                 )
         except InvalidArgument:
-            self._discard()
+            self.discard()
             raise
         algorithm, encoded = parse_digest(actual)
         target_dir = self._blobs / algorithm
         target_dir.mkdir(parents=True, exist_ok=True)
         target = target_dir / encoded
         if target.exists():
-            self._discard()
+            self.discard()
             return actual
         os.chmod(self._dir / "data", 0o444)
         os.rename(self._dir / "data", target)
         fsync_dir(target_dir)
-        self._discard()
+        self.discard()
         return actual
 
     def _actual_digest(self, expected: str | None) -> str:
@@ -213,8 +213,10 @@ class ContentWriter:
             other.update(chunk)
         return other.digest()
 
-    def _discard(self) -> None:
-        """Remove the ingest directory and release the lock."""
+    def discard(self) -> None:
+        """Drop the ingest (data and all) and release the lock; no-op once closed."""
+        if self._lock_fd is None:
+            return
         shutil.rmtree(self._dir, ignore_errors=True)
         self.close()
 

@@ -8,7 +8,7 @@ Chain IDs already present are skipped, so shared base layers unpack once.
 import contextlib
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,6 +26,7 @@ class Snapshotter(Protocol):
     def commit(self, name: str, key: str) -> Any: ...
     def remove(self, key: str) -> Any: ...
     def stat(self, key: str) -> Any: ...
+    def walk(self) -> Iterator[Any]: ...
 
 
 def chain_ids(diff_ids: Sequence[str]) -> list[str]:
@@ -81,7 +82,7 @@ def unpack_image(
     config: ImageConfig,
 ) -> str:
     """Unpack ``manifest``'s layers; returns the top chain ID ("" for no layers)."""
-    from ketch.layers import apply_layer  # type: ignore[import-not-found,unused-ignore]
+    from ketch.layers import apply_layer  # type: ignore[import-not-found,attr-defined,unused-ignore]
 
     diff_ids = config.rootfs.diff_ids
     layers = [layer for layer in manifest.layers if not is_foreign_layer(layer.media_type)]
@@ -89,7 +90,7 @@ def unpack_image(
         raise InvalidArgument(
             f"image has {len(layers)} layers but its config lists {len(diff_ids)} diff IDs"
         )
-    whiteout_kind = getattr(snapshotter, "kind", None)
+    kind = getattr(snapshotter, "kind", None)
     chains = chain_ids(diff_ids)
     parent: str | None = None
     for layer, diff_id, chain_id in zip(layers, diff_ids, chains, strict=True):
@@ -100,8 +101,11 @@ def unpack_image(
         mounts = snapshotter.prepare(key, parent)
         try:
             dest, whiteout = apply_dir(mounts)
-            if whiteout_kind == "native":
-                whiteout = "delete"
+            get_dir = getattr(snapshotter, "apply_dir", None)
+            if get_dir is not None:
+                dest = Path(get_dir(key))
+            if kind is not None:
+                whiteout = "overlay" if kind == "overlayfs" else "delete"
             with content.open(layer.digest) as stream:
                 result = apply_layer(stream, dest, media_type=layer.media_type, whiteout=whiteout)
             if result.diff_id != diff_id:
