@@ -84,3 +84,112 @@ async def push_image(
     )
     assert resp.status == 201, await resp.text()
     return resp.headers["Docker-Content-Digest"], manifest
+
+
+class ThreadedServer:
+    """An aiohttp app on a loopback port, served from a thread (for the sync client API)."""
+
+    def __init__(self, app: Any, port: int = 0) -> None:
+        import threading
+
+        self._app = app
+        self._port = port
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self.port = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("server did not start")
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _run(self) -> None:
+        from aiohttp import web
+
+        async def main() -> None:
+            runner = web.AppRunner(self._app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", self._port)
+            await site.start()
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            self._ready.set()
+            await self._stop.wait()
+            await runner.cleanup()
+
+        asyncio.run(main())
+
+    def close(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+
+@pytest.fixture
+def start_server():
+    """``start_server(app)`` -> ThreadedServer; every server is stopped at teardown."""
+    servers: list[ThreadedServer] = []
+
+    def _start(app: Any, port: int = 0) -> ThreadedServer:
+        server = ThreadedServer(app, port)
+        servers.append(server)
+        return server
+
+    yield _start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def registry(tmp_path: Path, start_server: Any) -> Callable[..., ThreadedServer]:
+    """``registry(**config)``: a ketch registry server on loopback with storage in tmp_path."""
+
+    def _registry(**options: Any) -> ThreadedServer:
+        storage = tmp_path / f"registry-{len(options)}-{id(options)}"
+        return start_server(create_app(ServerConfig(storage=storage, **options)))
+
+    return _registry
+
+
+class Stores:
+    def __init__(self, root: Path) -> None:
+        from ketch.content import ContentStore
+        from ketch.images.store import ImageStore
+
+        self.content = ContentStore(root / "content")
+        self.images = ImageStore(root / "images", self.content)
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> Callable[[str], Stores]:
+    return lambda name: Stores(tmp_path / name)
+
+
+@pytest.fixture
+def client_factory(tmp_path: Path) -> Callable[..., Any]:
+    """A RegistryClient with no system config: docker config and registries in tmp_path."""
+    from ketch.registry.auth import DockerConfig
+    from ketch.registry.client import RegistryClient
+    from ketch.registry.config import RegistriesConfig
+
+    def _client(**options: Any) -> Any:
+        options.setdefault("registries", RegistriesConfig())
+        options.setdefault("docker_config", DockerConfig(tmp_path / "docker" / "config.json"))
+        options.setdefault("certs_dirs", ())
+        options.setdefault("backoff", 0.0)
+        return RegistryClient(**options)
+
+    return _client
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
