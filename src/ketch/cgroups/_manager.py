@@ -69,7 +69,7 @@ class CgroupManager:
 
     def _primary(self) -> str:
         """The directory whose cgroup.procs lists the container's processes."""
-        for key in ("", "pids", "freezer", "devices", "memory", "cpu", "name=systemd"):
+        for key in ("pids", "freezer", "devices", "memory", "cpu", "name=systemd", ""):
             if key in self._dirs:
                 return self._dirs[key]
         return next(iter(self._dirs.values()))
