@@ -17,6 +17,8 @@ __all__ = [
     "MOUNT_ATTR_RELATIME",
     "MOUNT_ATTR_STRICTATIME",
     "MOUNT_ATTR__ATIME",
+    "MOVE_MOUNT_F_EMPTY_PATH",
+    "MOVE_MOUNT_T_EMPTY_PATH",
     "MS_BIND",
     "MS_DIRSYNC",
     "MS_LAZYTIME",
@@ -38,8 +40,11 @@ __all__ = [
     "MS_STRICTATIME",
     "MS_SYNCHRONOUS",
     "MS_UNBINDABLE",
+    "OPEN_TREE_CLONE",
     "mount",
     "mount_setattr",
+    "move_mount",
+    "open_tree",
     "umount",
 ]
 
@@ -79,7 +84,16 @@ MOUNT_ATTR_NODIRATIME = 0x80
 MOUNT_ATTR_IDMAP = 0x100000
 AT_RECURSIVE = 0x8000
 _AT_EMPTY_PATH = 0x1000
-_SYS_MOUNT_SETATTR = 442  # one number on every architecture but alpha
+_AT_FDCWD = -100
+# open_tree(2), move_mount(2)
+OPEN_TREE_CLONE = 0x1
+_OPEN_TREE_CLOEXEC = 0o2000000
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
+MOVE_MOUNT_T_EMPTY_PATH = 0x40
+# one number on every architecture but alpha
+_SYS_OPEN_TREE = 428
+_SYS_MOVE_MOUNT = 429
+_SYS_MOUNT_SETATTR = 442
 
 
 def mount(
@@ -136,5 +150,36 @@ def mount_setattr(
             ctypes.c_size_t(ctypes.sizeof(attr)),
         ),
         "mount_setattr",
+        what or None,
+    )
+
+
+def open_tree(path: str, flags: int, dir_fd: int = _AT_FDCWD) -> int:
+    """open_tree(2): an fd for the mount at ``path``; with ``OPEN_TREE_CLONE`` a detached
+    copy of it (``AT_RECURSIVE``: with its submounts).  The fd is close-on-exec."""
+    return check(
+        libc().syscall(
+            ctypes.c_long(_SYS_OPEN_TREE),
+            ctypes.c_long(dir_fd),
+            ctypes.c_char_p(path.encode()),
+            ctypes.c_uint(flags | _OPEN_TREE_CLOEXEC),
+        ),
+        "open_tree",
+        path,
+    )
+
+
+def move_mount(from_fd: int, to_fd: int, *, what: str = "") -> None:
+    """move_mount(2) of the mount ``from_fd`` onto the file ``to_fd`` (both by fd)."""
+    check(
+        libc().syscall(
+            ctypes.c_long(_SYS_MOVE_MOUNT),
+            ctypes.c_long(from_fd),
+            ctypes.c_char_p(b""),
+            ctypes.c_long(to_fd),
+            ctypes.c_char_p(b""),
+            ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH),
+        ),
+        "move_mount",
         what or None,
     )

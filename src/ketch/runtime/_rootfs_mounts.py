@@ -12,7 +12,7 @@ import stat
 from ketch.errors import InvalidArgument, NotFound, NotImplementedByHost, PermissionDenied
 from ketch.linux import fs
 from ketch.linux import mount as m
-from ketch.oci.runtime_spec import Mount
+from ketch.oci.runtime_spec import Linux, Mount
 from ketch.runtime._mountopts import BIND_REMOUNT_FLAGS, MountOptions, parse_mount_options
 from ketch.runtime._rootfs_path import clean_path, ensure_in_root, open_in_root, real_relpath
 from ketch.runtime._rootfs_remount import remount
@@ -43,14 +43,17 @@ def is_bind(mnt: Mount, opts: MountOptions) -> bool:
     return mnt.type == "bind" or (opts.is_bind and mnt.type in (None, "", "none", "bind"))
 
 
-def mount_entry(root_fd: int, mnt: Mount, index: int, bundle: str, *, cgroupns: bool) -> None:
+def mount_entry(
+    root_fd: int, mnt: Mount, index: int, bundle: str, *, cgroupns: bool, linux: Linux | None
+) -> None:
     what = f"mounts[{index}]"
     opts = parse_mount_options(mnt.options, what=f"{what}.options")
-    if opts.idmap:
-        raise NotImplementedByHost(f"{what}.options: {opts.idmap!r} mounts are not supported")
     bind = is_bind(mnt, opts)
     if not bind and not mnt.type:
         raise InvalidArgument(f"{what}: no type and no bind option for {mnt.destination}")
+    idmap = bool(opts.idmap or mnt.uid_mappings or mnt.gid_mappings)
+    if idmap and not bind:
+        raise NotImplementedByHost(f"{what}: idmapped mounts are supported for bind mounts only")
     if mnt.type == "cgroup" and not bind:
         from ketch.runtime._rootfs_cgroup import mount_cgroup
 
@@ -75,7 +78,9 @@ def mount_entry(root_fd: int, mnt: Mount, index: int, bundle: str, *, cgroupns: 
         _check_destination(root_fd, mnt, real, bind, source, what)
         target = fs.fd_path(fd)
         try:
-            if bind:
+            if idmap and source is not None:
+                _idmapped(source, fd, mnt, opts, linux, what)
+            elif bind:
                 m.mount(source, target, None, m.MS_BIND | (opts.flags & m.MS_REC))
             else:
                 bound = _mount_fs(mnt, opts, target)
@@ -108,6 +113,26 @@ def mount_entry(root_fd: int, mnt: Mount, index: int, bundle: str, *, cgroupns: 
             raise PermissionDenied(f"{what}: options on {mnt.destination}: {e.strerror}") from e
     finally:
         os.close(top)
+
+
+def _idmapped(
+    source: str, fd: int, mnt: Mount, opts: MountOptions, linux: Linux | None, what: str
+) -> None:
+    from ketch.runtime._rootfs_idmap import idmapped_bind, userns_fd
+
+    uids = mnt.uid_mappings or (linux.uid_mappings if linux is not None else ())
+    gids = mnt.gid_mappings or (linux.gid_mappings if linux is not None else ())
+    userns = userns_fd(uids, gids, what)
+    try:
+        idmapped_bind(
+            source,
+            fd,
+            recursive_tree=bool(opts.flags & m.MS_REC),
+            recursive_map=opts.idmap == "ridmap",
+            userns=userns,
+        )
+    finally:
+        os.close(userns)
 
 
 def _mount_fs(mnt: Mount, opts: MountOptions, target: str) -> bool:

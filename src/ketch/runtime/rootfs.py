@@ -65,7 +65,7 @@ def mount_rootfs(config: Config, bundle: str) -> str:
     root_fd = os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         for i, mnt in enumerate(config.mounts):
-            mount_entry(root_fd, mnt, i, bundle, cgroupns=cgroupns)
+            mount_entry(root_fd, mnt, i, bundle, cgroupns=cgroupns, linux=linux)
         dev_bound = any(
             destination_is(mnt, "/dev") and is_bind(mnt, parse_mount_options(mnt.options))
             for mnt in config.mounts

@@ -489,3 +489,82 @@ def test_user_namespace(make_bundle: MakeBundle, tmp_path: Path) -> None:
     assert r["tun"] in (10, False)  # bound when the host has /dev/net/tun
     assert {"ro", "nosuid", "nodev"} <= set(r["data"])
     assert r["proc_sys"] == 30 and r["keys"] == ""
+
+
+def test_idmapped_bind_mounts(make_bundle: MakeBundle, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "sub").mkdir(parents=True)
+    (data / "root-file").write_text("r")
+    (data / "user-file").write_text("u")
+    os.chown(data / "user-file", 1000, 1000)
+    maps = {
+        "uidMappings": [{"containerID": 0, "hostID": 5000, "size": 2000}],
+        "gidMappings": [{"containerID": 0, "hostID": 7000, "size": 2000}],
+    }
+
+    def patch(c: dict[str, Any], _: Path) -> None:
+        c["mounts"] += [
+            {
+                "destination": "/idmap",
+                "type": "bind",
+                "source": str(data),
+                "options": ["rbind", "idmap"],
+                **maps,
+            },
+            {
+                "destination": "/ridmap",
+                "type": "bind",
+                "source": str(data),
+                "options": ["rbind", "ridmap", "ro"],
+                **maps,
+            },
+        ]
+
+    bundle, config = make_bundle(patch)
+
+    def body() -> dict[str, Any]:
+        from ketch.linux.mount import mount
+
+        mount("tmpfs", str(data / "sub"), "tmpfs", 0, "size=64k")  # a submount (owned by 0)
+        _enter(bundle, config)
+
+        def owner(p: str) -> list[int]:
+            st = os.stat(p)
+            return [st.st_uid, st.st_gid]
+
+        return {
+            p: owner(p)
+            for p in (
+                "/idmap/root-file",
+                "/idmap/user-file",
+                "/idmap/sub",
+                "/ridmap/user-file",
+                "/ridmap/sub",
+            )
+        } | {"ro": _errno_of(lambda: _write("/ridmap/x"))}
+
+    r = in_container(body).ok()
+    assert r["/idmap/root-file"] == [5000, 7000]
+    assert r["/idmap/user-file"] == [6000, 8000]
+    assert r["/idmap/sub"] == [0, 0]  # idmap: the top mount only
+    assert r["/ridmap/user-file"] == [6000, 8000]
+    assert r["/ridmap/sub"] == [5000, 7000]  # ridmap: submounts too
+    assert r["ro"] == 30
+    assert os.stat(data / "user-file").st_uid == 1000  # the source itself is unchanged
+
+
+def test_idmap_without_mappings_is_named(make_bundle: MakeBundle, tmp_path: Path) -> None:
+    def patch(c: dict[str, Any], _: Path) -> None:
+        c["mounts"].append(
+            {
+                "destination": "/x",
+                "type": "bind",
+                "source": str(tmp_path),
+                "options": ["bind", "idmap"],
+            }
+        )
+
+    bundle, config = make_bundle(patch)
+    out = in_container(lambda: mount_rootfs(config, str(bundle)))
+    assert out.error is not None and out.leaks == []
+    assert out.error["type"] == "InvalidArgument" and "mounts[7]" in out.error["message"]

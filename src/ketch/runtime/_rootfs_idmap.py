@@ -1,0 +1,76 @@
+"""Idmapped bind mounts (``idmap``/``ridmap`` options, ``uidMappings``/``gidMappings``).
+
+The kernel takes the mapping from a user namespace: a short-lived child
+unshares one, the caller writes the mount's mappings into it (in the spec's
+``containerID hostID size`` order, as for a container) and keeps an fd of it.
+The source is cloned into a detached tree (open_tree), the tree is idmapped
+(mount_setattr ``MOUNT_ATTR_IDMAP``), then attached onto the destination fd
+(move_mount): the destination is never named by path.
+"""
+
+import os
+
+from ketch.errors import InvalidArgument
+from ketch.linux import mount as m
+from ketch.oci.runtime_spec import IDMapping
+
+__all__ = ["idmapped_bind", "userns_fd"]
+
+
+def _map_text(mappings: tuple[IDMapping, ...]) -> str:
+    return "".join(f"{x.container_id} {x.host_id} {x.size}\n" for x in mappings)
+
+
+def userns_fd(
+    uid_mappings: tuple[IDMapping, ...], gid_mappings: tuple[IDMapping, ...], what: str
+) -> int:
+    """An fd of a new user namespace with these mappings."""
+    if not uid_mappings or not gid_mappings:
+        raise InvalidArgument(
+            f"{what}: an idmapped mount needs uidMappings and gidMappings "
+            "(on the mount or in linux)"
+        )
+    from ketch.linux.ns import CLONE_NEWUSER, unshare
+
+    to_child_r, to_child_w = os.pipe()
+    to_parent_r, to_parent_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(to_child_w)
+            os.close(to_parent_r)
+            # our pid as /proc sees it (the caller may be in another pid namespace)
+            proc_pid = os.readlink("/proc/self")
+            unshare(CLONE_NEWUSER)
+            os.write(to_parent_w, proc_pid.encode())
+            os.read(to_child_r, 1)
+        finally:
+            os._exit(0)
+    os.close(to_child_r)
+    os.close(to_parent_w)
+    try:
+        proc_pid = os.read(to_parent_r, 32).decode()
+        if not proc_pid:
+            raise OSError(1, "the helper could not create a user namespace")
+        for name, mappings in (("uid_map", uid_mappings), ("gid_map", gid_mappings)):
+            with open(f"/proc/{proc_pid}/{name}", "w") as f:
+                f.write(_map_text(mappings))
+        return os.open(f"/proc/{proc_pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+    finally:
+        os.close(to_child_w)  # lets the helper exit
+        os.close(to_parent_r)
+        os.waitpid(pid, 0)
+
+
+def idmapped_bind(
+    source: str, target_fd: int, *, recursive_tree: bool, recursive_map: bool, userns: int
+) -> None:
+    """Bind ``source`` onto ``target_fd`` with the mapping of the user namespace ``userns``."""
+    tree = m.open_tree(source, m.OPEN_TREE_CLONE | (m.AT_RECURSIVE if recursive_tree else 0))
+    try:
+        m.mount_setattr(
+            tree, m.MOUNT_ATTR_IDMAP, recursive=recursive_map, userns_fd=userns, what=source
+        )
+        m.move_mount(tree, target_fd, what=source)
+    finally:
+        os.close(tree)
