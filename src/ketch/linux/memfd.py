@@ -95,8 +95,11 @@ class PreparedExec:
 
     __slots__ = ("_argv", "_call", "_envp", "_fd", "_nr")
 
-    def __init__(self, fd: int, argv: list[bytes], envp: list[bytes]) -> None:
-        machine = os.uname().machine
+    def __init__(
+        self, fd: int, argv: list[bytes], envp: list[bytes], machine: str | None = None
+    ) -> None:
+        """``machine`` as ``os.uname()`` said before any personality(2) change (LINUX32)."""
+        machine = machine or os.uname().machine
         if machine not in _NR_EXECVEAT:
             raise OSError(_ENOSYS, f"execveat: unsupported machine {machine}")
         self._nr = _NR_EXECVEAT[machine]

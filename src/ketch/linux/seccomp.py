@@ -27,6 +27,7 @@ __all__ = [
     "libseccomp",
     "resolve_arch",
     "resolve_syscall",
+    "syscall_name",
 ]
 
 SCMP_ACT_KILL_PROCESS = 0x80000000
@@ -66,6 +67,7 @@ def libseccomp() -> ctypes.CDLL:
         "seccomp_arch_add": (ctypes.c_int, [vp, u32]),
         "seccomp_arch_resolve_name": (u32, [cp]),
         "seccomp_syscall_resolve_name": (ctypes.c_int, [cp]),
+        "seccomp_syscall_resolve_num_arch": (vp, [u32, ctypes.c_int]),
         "seccomp_attr_set": (ctypes.c_int, [vp, ctypes.c_int, u32]),
         "seccomp_rule_add_array": (
             ctypes.c_int, [vp, u32, ctypes.c_int, ctypes.c_uint, ctypes.POINTER(_ArgCmp)],
@@ -97,6 +99,19 @@ def resolve_syscall(name: str) -> int | None:
     """The native number of syscall ``name``, or None when this arch lacks it."""
     nr = int(libseccomp().seccomp_syscall_resolve_name(name.encode()))
     return None if nr < 0 else nr
+
+
+def syscall_name(nr: int) -> str | None:
+    """The name of native syscall number ``nr``, or None."""
+    pointer = libseccomp().seccomp_syscall_resolve_num_arch(0, nr)  # 0: SCMP_ARCH_NATIVE
+    if not pointer:
+        return None
+    from ketch.linux._libc import libc
+
+    try:
+        return ctypes.string_at(pointer).decode()
+    finally:
+        libc().free(ctypes.c_void_p(pointer))
 
 
 def resolve_arch(name: str) -> int | None:

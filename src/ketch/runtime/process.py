@@ -110,7 +110,7 @@ def validate_process(process: Process, linux: Linux | None) -> None:
 class Prepared:
     """What ``exec_process`` needs, made while the host's file system is still visible."""
 
-    __slots__ = ("filter", "listener", "no_new_privileges", "pid", "process")
+    __slots__ = ("filter", "listener", "machine", "no_new_privileges", "pid", "process", "trampoline")
 
     def __init__(
         self, process: Process, filt: "Filter | None", listener: "Listener | None"
@@ -120,6 +120,9 @@ class Prepared:
         self.listener = listener
         self.no_new_privileges = process.no_new_privileges
         self.pid = os.getpid()
+        # before linux.personality may make uname(2) say i686
+        self.machine = os.uname().machine
+        self.trampoline = trampoline_elf(self.machine)
 
 
 def _write_attr(paths: tuple[str, ...], data: str, where: str, lsm: str) -> None:
@@ -388,14 +391,14 @@ def exec_process(
     filt, listener = prepared.filter, prepared.listener
     payload = listener.payload(notify_state) if listener is not None else b""
 
-    fd = sealed_memfd("ketch-trampoline", trampoline_elf(os.uname().machine), executable=True)
+    fd = sealed_memfd("ketch-trampoline", prepared.trampoline, executable=True)
     for keep in range(3, 3 + preserve_fds):
         try:  # noqa: SIM105 (contextlib costs an import)
             os.set_inheritable(keep, True)
         except OSError:
             pass  # not open: nothing to pass on
     cloexec_from(3 + preserve_fds)
-    run = PreparedExec(fd, argv, envp)
+    run = PreparedExec(fd, argv, envp, prepared.machine)
 
     if filt is None:
         _set_capabilities(sets)

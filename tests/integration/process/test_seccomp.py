@@ -1,0 +1,172 @@
+"""linux.seccomp loaded by exec_process, seen from inside the container."""
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from ketch.oci.runtime_spec import (
+    Capabilities,
+    Linux,
+    Process,
+    Seccomp,
+    SeccompArg,
+    SeccompSyscall,
+    State,
+)
+from tests.integration.process._child import SETUP_FAILED, run
+from tests.support.bundle import DEFAULT_CAPS
+
+pytestmark = pytest.mark.root
+
+CAPS = tuple(DEFAULT_CAPS)
+
+
+def sh(script: str, *, nnp: bool = True) -> Process:
+    return Process(
+        cwd="/",
+        args=("sh", "-c", script),
+        env=("PATH=/bin",),
+        capabilities=Capabilities(bounding=CAPS, effective=CAPS, permitted=CAPS),
+        no_new_privileges=nnp,
+    )
+
+
+def allow_but(*rules: SeccompSyscall, **kw: object) -> Linux:
+    return Linux(seccomp=Seccomp(default_action="SCMP_ACT_ALLOW", syscalls=rules, **kw))  # type: ignore[arg-type]
+
+
+MKDIRS = ("mkdir", "mkdirat")
+
+
+@pytest.mark.parametrize("nnp", [True, False], ids=["no_new_privs", "privileged_load"])
+def test_errno_rule_blocks_mkdir(rootfs: Path, nnp: bool) -> None:
+    linux = allow_but(SeccompSyscall(names=MKDIRS, action="SCMP_ACT_ERRNO"))
+    code, out = run(rootfs, sh("grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status; mkdir /tmp/x", nnp=nnp), linux)
+    assert code == 1, out
+    assert "Seccomp:\t2" in out
+    assert f"NoNewPrivs:\t{int(nnp)}" in out
+    assert "mkdir: can't create directory '/tmp/x': Operation not permitted" in out
+
+
+def test_errno_ret_and_default_errno_ret(rootfs: Path) -> None:
+    linux = allow_but(SeccompSyscall(names=MKDIRS, action="SCMP_ACT_ERRNO", errno_ret=28))
+    code, out = run(rootfs, sh("mkdir /tmp/y"), linux)
+    assert code == 1
+    assert "No space left on device" in out  # ENOSPC
+
+
+def test_default_action_with_default_errno_ret(rootfs: Path) -> None:
+    from ketch.linux.seccomp import syscall_name
+
+    names = [n for nr in range(512) if (n := syscall_name(nr)) and n != "getcwd"]
+    linux = Linux(
+        seccomp=Seccomp(
+            default_action="SCMP_ACT_ERRNO",
+            default_errno_ret=13,  # EACCES for getcwd, the one syscall not allowed
+            syscalls=(SeccompSyscall(names=tuple(names), action="SCMP_ACT_ALLOW"),),
+        )
+    )
+    code, out = run(rootfs, Process(cwd="/tmp", args=("pwd", "-P"), env=("PATH=/bin",)), linux)
+    assert code == 1
+    assert "Permission denied" in out, out
+
+
+def test_argument_filters(rootfs: Path) -> None:
+    linux = allow_but(
+        # kill(pid, 0) refused, other signals allowed
+        SeccompSyscall(
+            names=("kill",), action="SCMP_ACT_ERRNO",
+            args=(SeccompArg(index=1, value=0, op="SCMP_CMP_EQ"),),
+        ),
+        # chmod with the setuid bit refused: (mode & 04000) == 04000
+        SeccompSyscall(
+            names=("chmod",), action="SCMP_ACT_ERRNO",
+            args=(SeccompArg(index=1, value=0o4000, value_two=0o4000, op="SCMP_CMP_MASKED_EQ"),),
+        ),
+        SeccompSyscall(
+            names=("fchmodat",), action="SCMP_ACT_ERRNO",
+            args=(SeccompArg(index=2, value=0o4000, value_two=0o4000, op="SCMP_CMP_MASKED_EQ"),),
+        ),
+    )
+    script = (
+        "kill -0 $$ && echo zero-ok; kill -CONT $$ && echo cont-ok; "
+        "touch /tmp/f; chmod 755 /tmp/f && echo chmod-ok; chmod 4755 /tmp/f && echo setuid-ok; "
+        "rm -f /tmp/f"
+    )
+    _code, out = run(rootfs, sh(script), linux)
+    assert "zero-ok" not in out and "cont-ok" in out, out
+    assert "chmod-ok" in out and "setuid-ok" not in out, out
+
+
+def test_kill_process_action(rootfs: Path) -> None:
+    linux = allow_but(SeccompSyscall(names=("uname",), action="SCMP_ACT_KILL_PROCESS"))
+    code, out = run(rootfs, Process(cwd="/", args=("uname",), env=("PATH=/bin",)), linux)
+    assert code == -31, out  # SIGSYS
+
+
+def test_unknown_syscall_is_skipped_but_bad_action_is_refused(rootfs: Path) -> None:
+    linux = allow_but(
+        SeccompSyscall(names=("no_such_syscall", *MKDIRS), action="SCMP_ACT_ERRNO"),
+    )
+    code, out = run(rootfs, sh("mkdir /tmp/z"), linux)
+    assert code == 1 and "Operation not permitted" in out, out
+    linux = allow_but(SeccompSyscall(names=MKDIRS, action="SCMP_ACT_BOGUS"))
+    code, out = run(rootfs, sh("true"), linux)
+    assert code == SETUP_FAILED
+    assert "linux.seccomp.syscalls[0]: unknown seccomp action 'SCMP_ACT_BOGUS'" in out
+
+
+def _accept_fd(server: socket.socket) -> tuple[bytes, list[int]]:
+    conn, _ = server.accept()
+    with conn:
+        msg, fds, _flags, _addr = socket.recv_fds(conn, 65536, 4)
+    return msg, fds
+
+
+def _listener(tmp_path: Path) -> socket.socket:
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(tmp_path / "agent.sock"))
+    server.listen(1)
+    server.settimeout(30)
+    return server
+
+
+def test_notify_sends_fd_and_state_to_listener(rootfs: Path, tmp_path: Path) -> None:
+    import json
+
+    got: dict[str, object] = {}
+    server = _listener(tmp_path)
+    linux = allow_but(
+        SeccompSyscall(names=MKDIRS, action="SCMP_ACT_NOTIFY"),
+        listener_path=server.getsockname(),
+        listener_metadata="meta",
+    )
+    state = State(oci_version="1.3.0", id="c1", status="creating", bundle="/b", pid=4242)
+
+    def agent(pid: int) -> None:
+        got["msg"], fds = _accept_fd(server)
+        got["nfds"] = len(fds)
+        for fd in fds:
+            os.close(fd)  # no agent answers: notified syscalls fail with ENOSYS
+
+    with server:
+        code, out = run(rootfs, sh("mkdir /tmp/n"), linux, notify_state=state, parent=agent)
+    assert code == 1, out
+    assert "Function not implemented" in out  # ENOSYS once the agent closed the fd
+    doc = json.loads(got["msg"])  # type: ignore[arg-type]
+    assert doc["fds"] == ["seccompFd"] and doc["metadata"] == "meta" and doc["pid"] == 4242
+    assert doc["state"]["id"] == "c1" and doc["state"]["status"] == "creating"
+    assert got["nfds"] == 1
+
+
+def test_notify_without_state_is_refused(rootfs: Path, tmp_path: Path) -> None:
+    with _listener(tmp_path) as server:
+        linux = allow_but(
+            SeccompSyscall(names=MKDIRS, action="SCMP_ACT_NOTIFY"),
+            listener_path=server.getsockname(),
+        )
+        code, out = run(rootfs, sh("true"), linux)
+    assert code == SETUP_FAILED
+    assert "listenerPath: the container state (with its pid) is needed" in out
