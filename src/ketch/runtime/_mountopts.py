@@ -35,6 +35,7 @@ _FLAGS: dict[str, tuple[bool, int]] = {
     "norelatime": (True, m.MS_RELATIME),
     "nostrictatime": (True, m.MS_STRICTATIME),
     "nosuid": (False, m.MS_NOSUID),
+    "nosymfollow": (False, m.MS_NOSYMFOLLOW),
     "rbind": (False, m.MS_BIND | m.MS_REC),
     "relatime": (False, m.MS_RELATIME),
     "remount": (False, m.MS_REMOUNT),
@@ -43,6 +44,7 @@ _FLAGS: dict[str, tuple[bool, int]] = {
     "silent": (False, m.MS_SILENT),
     "strictatime": (False, m.MS_STRICTATIME),
     "suid": (True, m.MS_NOSUID),
+    "symfollow": (True, m.MS_NOSYMFOLLOW),
     "sync": (False, m.MS_SYNCHRONOUS),
 }
 
@@ -76,6 +78,8 @@ _RECURSIVE: dict[str, tuple[int, int]] = {
     "ratime": (0, m.MOUNT_ATTR_NOATIME),
     "rstrictatime": (m.MOUNT_ATTR_STRICTATIME, _ATIME),
     "rnostrictatime": (0, _ATIME),
+    "rnosymfollow": (m.MOUNT_ATTR_NOSYMFOLLOW, 0),
+    "rsymfollow": (0, m.MOUNT_ATTR_NOSYMFOLLOW),
 }
 
 # Flags a bind mount ignores at creation: they need a second, remount call.
@@ -88,6 +92,7 @@ BIND_REMOUNT_FLAGS = (
     | m.MS_NODIRATIME
     | m.MS_RELATIME
     | m.MS_STRICTATIME
+    | m.MS_NOSYMFOLLOW
 )
 
 

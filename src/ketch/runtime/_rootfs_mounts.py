@@ -6,6 +6,7 @@ remount, then propagation changes and recursive (``rro``...) attributes on the
 new mount, reopened by its real path with symlinks refused.
 """
 
+import errno
 import os
 import stat
 
@@ -110,6 +111,10 @@ def mount_entry(
             if opts.attr_set or opts.attr_clr:
                 m.mount_setattr(top, opts.attr_set, opts.attr_clr, recursive=True, what=path)
         except OSError as e:
+            if e.errno == errno.ENOSYS:
+                raise NotImplementedByHost(
+                    f"{what}: options on {mnt.destination}: the kernel lacks mount_setattr(2)"
+                ) from e
             raise PermissionDenied(f"{what}: options on {mnt.destination}: {e.strerror}") from e
     finally:
         os.close(top)

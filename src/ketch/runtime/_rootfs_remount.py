@@ -22,6 +22,7 @@ _ST_TO_MS = (
     (os.ST_NOATIME, m.MS_NOATIME),
     (os.ST_NODIRATIME, m.MS_NODIRATIME),
     (os.ST_RELATIME, m.MS_RELATIME),
+    (0x2000, m.MS_NOSYMFOLLOW),  # ST_NOSYMFOLLOW (os lacks the name)
 )
 
 

@@ -158,6 +158,7 @@ def test_bind_mount_options(make_bundle: MakeBundle, tmp_path: Path) -> None:
     data = tmp_path / "data"
     (data / "sub").mkdir(parents=True)
     (data / "file").write_text("hello")
+    (data / "link").symlink_to("file")
     (tmp_path / "single").write_text("single file")
 
     def patch(c: dict[str, Any], _: Path) -> None:
@@ -178,6 +179,7 @@ def test_bind_mount_options(make_bundle: MakeBundle, tmp_path: Path) -> None:
             },
             {"destination": "/rdata", "source": str(data), "options": ["rbind", "rro"]},
             {"destination": "/plain", "source": str(data), "options": ["rbind"]},
+            {"destination": "/nofollow", "source": str(data), "options": ["rbind", "nosymfollow"]},
         ]
 
     bundle, config = make_bundle(patch)
@@ -199,6 +201,10 @@ def test_bind_mount_options(make_bundle: MakeBundle, tmp_path: Path) -> None:
             "rdata": [mi["/rdata"][0].split(",")[0], mi["/rdata/sub"][0].split(",")[0]],
             "rdata_sub_write": _errno_of(lambda: _write("/rdata/sub/x")),
             "plain": mi["/plain"][0].split(",")[0],
+            "follow": [
+                open("/plain/link").read(),
+                _errno_of(lambda: open("/nofollow/link").read()),
+            ],
         }
 
     r = in_container(body).ok()
@@ -210,6 +216,7 @@ def test_bind_mount_options(make_bundle: MakeBundle, tmp_path: Path) -> None:
     assert r["rdata"] == ["ro", "ro"]  # ...rro is
     assert r["rdata_sub_write"] == 30
     assert r["plain"] == "rw"
+    assert r["follow"] == ["hello", 40]  # ELOOP under nosymfollow
 
 
 def test_bind_propagation_options(make_bundle: MakeBundle, tmp_path: Path) -> None:

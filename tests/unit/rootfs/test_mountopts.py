@@ -96,3 +96,9 @@ def test_extensions() -> None:
 def test_bad_options_are_refused(bad: str) -> None:
     with pytest.raises(InvalidArgument, match=r"mounts\[2\].options"):
         parse_mount_options(["nosuid", bad], what="mounts[2].options")
+
+
+def test_nosymfollow() -> None:
+    assert parse_mount_options(["bind", "nosymfollow"]).flags == m.MS_BIND | m.MS_NOSYMFOLLOW
+    assert parse_mount_options(["nosymfollow", "symfollow"]).flags == 0
+    assert parse_mount_options(["rnosymfollow"]).attr_set == m.MOUNT_ATTR_NOSYMFOLLOW
