@@ -155,13 +155,31 @@ class CgroupManager:
                 self.thaw()
 
     def destroy(self) -> None:
-        """Remove every directory (sub-cgroups first); gone already is fine."""
-        errors = []
-        for path in self._unique_dirs():
-            try:
-                _remove_tree(path)
-            except OSError as e:
-                errors.append(f"{path}: {os.strerror(e.errno or 0)}")
+        """Remove every directory (sub-cgroups first); gone already is fine.
+
+        Retries for about two seconds while the last processes exit (EBUSY).
+        """
+        import errno
+
+        pending = self._unique_dirs()
+        delay, waited = 0.002, 0.0
+        while True:
+            busy: list[str] = []
+            errors: list[str] = []
+            for path in pending:
+                try:
+                    _remove_tree(path)
+                except OSError as e:
+                    if e.errno == errno.EBUSY:
+                        busy.append(path)
+                    else:
+                        errors.append(f"{path}: {os.strerror(e.errno or 0)}")
+            if errors or not busy or waited >= 2.0:
+                break
+            _sleep(delay)
+            waited += delay
+            pending, delay = busy, min(delay * 2, 0.5)
+        errors += [f"{path}: still has processes" for path in busy]
         if errors:
             raise FailedPrecondition("cgroup: cannot remove " + "; ".join(errors))
 
@@ -189,23 +207,6 @@ class CgroupManager:
         raise NotImplementedError
 
 
-def _rmdir_retry(path: str) -> None:
-    import errno
-
-    delay = 0.005
-    for attempt in range(10):  # ~5 s in all: processes may still be exiting
-        try:
-            os.rmdir(path)
-            return
-        except FileNotFoundError:
-            return
-        except OSError as e:
-            if e.errno != errno.EBUSY or attempt == 9:
-                raise
-            _sleep(delay)
-            delay = min(delay * 2, 1.0)
-
-
 def _remove_tree(path: str) -> None:
     try:
         entries = list(os.scandir(path))
@@ -214,4 +215,8 @@ def _remove_tree(path: str) -> None:
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):
             _remove_tree(entry.path)
-    _rmdir_retry(path)
+    if os.path.isdir(path):  # (a racing destroy may still win: FileNotFoundError is fine)
+        try:
+            os.rmdir(path)
+        except FileNotFoundError:
+            return
