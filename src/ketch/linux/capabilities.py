@@ -6,6 +6,7 @@ Sets are Python ints used as bit masks: bit ``n`` is capability number ``n``.
 import ctypes
 
 from ketch.linux._libc import check, libc
+from ketch.linux.prctl import capbset_read
 
 __all__ = [
     "CAPABILITY_NAMES",
@@ -95,8 +96,6 @@ def last_cap() -> int:
 
     Unlike /proc/sys/kernel/cap_last_cap this needs no /proc, so it works in any root.
     """
-    from ketch.linux.prctl import capbset_read
-
     low, high = 0, 63  # invariant: low is known, high+1 is not
     while low < high:
         mid = (low + high + 1) // 2

@@ -15,8 +15,10 @@ __all__ = [
     "RLIMITS",
     "capability_mask",
     "capability_sets",
+    "check_cpu_affinity",
     "check_rlimits",
     "check_scheduling",
+    "cpu_list",
     "lookup_path",
     "process_environment",
     "rlimit_value",
@@ -45,6 +47,7 @@ RLIM_INFINITY = (1 << 64) - 1
 _UNLIMITED_FROM = 1 << 63  # the spec's 2^64-1; setrlimit's RLIM_INFINITY is -1 in Python
 _SET_FIELDS = ("bounding", "effective", "permitted", "inheritable", "ambient")
 _S_IFMT, _S_IFDIR = 0o170000, 0o040000
+_MAX_CPU = 8192
 
 
 def capability_mask(names: tuple[str, ...], known: int = len(CAPABILITY_NAMES) - 1) -> int:
@@ -149,6 +152,33 @@ def check_scheduling(process: Process, linux: Linux | None) -> None:
             raise InvalidArgument(
                 f"linux.personality.flags: {persona.flags[0]!r} is not supported (none are)"
             )
+
+
+def cpu_list(spec: str, where: str) -> set[int]:
+    """CPUs of a list like ``0-3,7`` (execCPUAffinity, cpuset syntax)."""
+    cpus: set[int] = set()
+    for part in spec.split(","):
+        first, dash, last = part.strip().partition("-")
+        try:
+            low = int(first)
+            high = int(last) if dash else low
+        except ValueError:
+            raise InvalidArgument(f"{where}: {spec!r} is not a CPU list like 0-3,7") from None
+        if not 0 <= low <= high < _MAX_CPU:
+            raise InvalidArgument(f"{where}: {part!r} is not a CPU range")
+        cpus.update(range(low, high + 1))
+    return cpus
+
+
+def check_cpu_affinity(process: Process) -> dict[str, set[int]]:
+    """``process.execCPUAffinity`` as CPU sets by stage (``initial``, ``final``)."""
+    result = {}
+    for stage, spec in (process.exec_cpu_affinity or {}).items():
+        where = f"process.execCPUAffinity.{stage}"
+        if stage not in ("initial", "final"):
+            raise InvalidArgument(f"{where}: unknown stage (initial or final)")
+        result[stage] = cpu_list(spec, where)
+    return result
 
 
 def lookup_path(name: str, path_env: str) -> str:

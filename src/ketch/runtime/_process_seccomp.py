@@ -71,6 +71,9 @@ class Listener:
     __slots__ = ("_json", "_socket", "metadata", "sock")
 
     def __init__(self, seccomp: Seccomp) -> None:
+        # imported now, from the host: socket.send_fds imports array lazily, and after
+        # pivot_root an import would search the container's tree
+        import array  # noqa: F401
         import json
         import socket
 

@@ -35,13 +35,13 @@ from ketch.oci.runtime_spec import Linux, Process, State
 from ketch.runtime._process_checks import (
     DEFAULT_PATH,
     capability_sets,
+    check_cpu_affinity,
     check_rlimits,
     check_scheduling,
     lookup_path,
     process_environment,
     rlimit_value,
 )
-from ketch.runtime._seccomp_rules import plan_seccomp
 from ketch.runtime._trampoline import MAGIC, trampoline_elf
 
 TYPE_CHECKING = False
@@ -58,6 +58,7 @@ __all__ = [
     "make_nondumpable",
     "prepare_process",
     "resolve_executable",
+    "set_initial_cpu_affinity",
     "validate_process",
 ]
 
@@ -87,6 +88,7 @@ def validate_process(process: Process, linux: Linux | None) -> None:
     process_environment(process)
     check_rlimits(process)
     check_scheduling(process, linux)
+    check_cpu_affinity(process)
     capability_sets(process.capabilities)
     if process.apparmor_profile and not (
         os.path.isdir("/sys/kernel/security/apparmor")
@@ -101,6 +103,8 @@ def validate_process(process: Process, linux: Linux | None) -> None:
             f"process.selinuxLabel: {process.selinux_label!r} is set but this host has no SELinux"
         )
     if linux is not None and linux.seccomp is not None:
+        from ketch.runtime._seccomp_rules import plan_seccomp
+
         plan_seccomp(linux.seccomp)
 
 
@@ -165,12 +169,14 @@ def prepare_process(process: Process, linux: Linux | None) -> Prepared:
     process_environment(process)
     check_rlimits(process)
     check_scheduling(process, linux)
+    check_cpu_affinity(process)
     capability_sets(process.capabilities)
     last_cap()  # libc is loaded now, from the host
     filt = listener = None
     seccomp = linux.seccomp if linux is not None else None
     if seccomp is not None:
         from ketch.runtime import _process_seccomp
+        from ketch.runtime._seccomp_rules import plan_seccomp
 
         plan = plan_seccomp(seccomp)
         filt = _process_seccomp.build_filter(plan)
@@ -303,14 +309,32 @@ def _set_user(process: Process) -> None:
     prctl.set_keepcaps(False)
 
 
+def _set_affinity(process: Process, stage: str) -> None:
+    cpus = check_cpu_affinity(process).get(stage)
+    if cpus is None:
+        return
+    try:
+        os.sched_setaffinity(0, cpus)
+    except OSError as e:
+        raise InvalidArgument(
+            f"process.execCPUAffinity.{stage}: cannot run on CPUs {sorted(cpus)}: {e.strerror}"
+        ) from e
+
+
+def set_initial_cpu_affinity(process: Process) -> None:
+    """execCPUAffinity.initial, for the exec'd process before it joins the container's cgroup."""
+    _set_affinity(process, "initial")
+
+
 def apply_process(process: Process, linux: Linux | None) -> None:
     """In the child after it entered the rootfs: everything but capability sets and seccomp.
 
-    Order: rlimits, scheduler, ioPriority, personality, noNewPrivileges, cwd (as root),
-    bounding set, umask, additionalGids/gid/uid (keeping the permitted set), cwd again
-    as the user if root was refused (a root-squashed volume, as runc).
+    Order: rlimits, execCPUAffinity.final, scheduler, ioPriority, personality,
+    noNewPrivileges, cwd (as root), bounding set, umask, additionalGids/gid/uid (keeping
+    the permitted set), cwd again as the user if root was refused (as runc).
     """
     _set_rlimits(process)
+    _set_affinity(process, "final")
     _set_scheduling(process, linux)
     if process.no_new_privileges:
         prctl.set_no_new_privs()

@@ -175,3 +175,34 @@ def test_preserve_fds_and_close_the_rest(rootfs: Path) -> None:
     assert 3 in fds  # preserved
     # everything above 2 + preserve_fds is closed on exec (ls opens its own dir as 4)
     assert not {5, 9} & fds
+
+
+def test_exec_cpu_affinity_final_and_nondumpable(rootfs: Path) -> None:
+    from ketch.linux.prctl import prctl
+
+    cpus = sorted(os.sched_getaffinity(0))
+    seen: dict[str, int] = {}
+
+    def dumpable() -> None:
+        seen["dumpable"] = prctl(3)  # PR_GET_DUMPABLE, after make_nondumpable
+        if seen["dumpable"] != 0:
+            raise AssertionError("still dumpable")
+
+    process = sh(
+        "grep Cpus_allowed_list /proc/self/status",
+        exec_cpu_affinity={"final": str(cpus[-1])},
+    )
+    code, out = run(rootfs, process, before=dumpable)
+    assert code == 0, out
+    assert out.split() == ["Cpus_allowed_list:", str(cpus[-1])]
+
+
+def test_lsm_labels_need_the_lsm(rootfs: Path) -> None:
+    if os.path.isdir("/sys/kernel/security/apparmor") or os.path.exists("/sys/fs/selinux/enforce"):
+        pytest.skip("this host has an LSM that could apply the label")
+    code, out = run(rootfs, sh("true", apparmor_profile="docker-default"))
+    assert code == SETUP_FAILED
+    assert "NotImplementedByHost: process.apparmorProfile: set but this host has no AppArmor" in out
+    code, out = run(rootfs, sh("true", selinux_label="system_u:system_r:container_t:s0"))
+    assert code == SETUP_FAILED
+    assert "NotImplementedByHost: process.selinuxLabel: set but this host has no SELinux" in out

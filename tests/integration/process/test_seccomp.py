@@ -14,6 +14,7 @@ from ketch.oci.runtime_spec import (
     SeccompArg,
     SeccompSyscall,
     State,
+    User,
 )
 from tests.integration.process._child import SETUP_FAILED, run
 from tests.support.bundle import DEFAULT_CAPS
@@ -40,10 +41,16 @@ def allow_but(*rules: SeccompSyscall, **kw: object) -> Linux:
 MKDIRS = ("mkdir", "mkdirat")
 
 
-@pytest.mark.parametrize("nnp", [True, False], ids=["no_new_privs", "privileged_load"])
-def test_errno_rule_blocks_mkdir(rootfs: Path, nnp: bool) -> None:
+@pytest.mark.parametrize(
+    ("nnp", "uid"),
+    [(True, 0), (False, 0), (False, 1000)],
+    ids=["no_new_privs", "privileged_load", "privileged_load_as_user"],
+)
+def test_errno_rule_blocks_mkdir(rootfs: Path, nnp: bool, uid: int) -> None:
     linux = allow_but(SeccompSyscall(names=MKDIRS, action="SCMP_ACT_ERRNO"))
-    code, out = run(rootfs, sh("grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status; mkdir /tmp/x", nnp=nnp), linux)
+    process = sh("grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status; mkdir /tmp/x", nnp=nnp)
+    process = process.replace(user=User(uid=uid, gid=uid))  # type: ignore[assignment]
+    code, out = run(rootfs, process, linux)
     assert code == 1, out
     assert "Seccomp:\t2" in out
     assert f"NoNewPrivs:\t{int(nnp)}" in out

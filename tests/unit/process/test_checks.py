@@ -151,3 +151,17 @@ def test_resolve_executable_uses_process_path(tmp_path: Path) -> None:
     assert resolve_executable(p) == str(tool)
     # without PATH in env, the default PATH is searched
     assert resolve_executable(Process(cwd="/", args=("sh",))) in ("/usr/bin/sh", "/bin/sh")
+
+
+def test_cpu_lists() -> None:
+    from ketch.runtime._process_checks import check_cpu_affinity, cpu_list
+
+    assert cpu_list("0-3,7", "x") == {0, 1, 2, 3, 7}
+    assert cpu_list("5", "x") == {5}
+    for bad in ("", "a", "3-1", "-1", "0-99999"):
+        with pytest.raises(InvalidArgument, match="x: "):
+            cpu_list(bad, "x")
+    p = Process(cwd="/", exec_cpu_affinity={"initial": "0", "final": "1-2"})
+    assert check_cpu_affinity(p) == {"initial": {0}, "final": {1, 2}}
+    with pytest.raises(InvalidArgument, match=r"execCPUAffinity\.later: unknown stage"):
+        check_cpu_affinity(Process(cwd="/", exec_cpu_affinity={"later": "0"}))
