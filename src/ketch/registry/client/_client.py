@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from ketch.registry.auth import Credentials, DockerConfig
@@ -39,6 +41,18 @@ class RegistryClient:
         self.retries = retries
         self.backoff = backoff
         self.chunk_size = chunk_size
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> RegistryClient:
+        """The CLI's client: ``KETCH_REGISTRIES_CONFIG`` overrides the registries.toml path;
+        ``DOCKER_CONFIG`` the credentials directory."""
+        env = os.environ if environ is None else environ
+        path = env.get("KETCH_REGISTRIES_CONFIG")
+        docker_dir = env.get("DOCKER_CONFIG")
+        return cls(
+            registries_path=Path(path) if path else None,
+            docker_config=DockerConfig(Path(docker_dir) / "config.json") if docker_dir else None,
+        )
 
     def credentials(self, host: str) -> Credentials | None:
         return self.docker_config.get(host)

@@ -64,6 +64,8 @@ class RemoteRepository:
             "GET", f"manifests/{reference}", headers={"Accept": MANIFEST_ACCEPT}
         )
         what = f"{self.host}/{self.name}:{reference}"
+        if resp.status == 404:
+            raise NotFound(f"manifest for {what} not found: {await read_error(resp)}")
         if resp.status != 200:
             raise_for_status(resp.status, f"manifest {what}", await read_error(resp))
         try:

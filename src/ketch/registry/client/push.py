@@ -66,8 +66,6 @@ class _Pusher:
         ident = short_id(desc.digest)
         if not self.content.exists(desc.digest):
             raise NotFound(f"blob {desc.digest} of the image is not in the content store")
-        if layer:
-            self.report(ProgressEvent("Preparing", id=ident))
         async with self.semaphore:
             if await self.repo.blob_exists(desc.digest):
                 if layer:
@@ -101,6 +99,8 @@ class _Pusher:
         data = self.content.read(desc.digest, max_size=4 << 20)
         manifest = parse_manifest(data, what=f"manifest {desc.digest}")
         layers = [layer for layer in manifest.layers if not is_foreign_layer(layer.media_type)]
+        for layer in layers:
+            self.report(ProgressEvent("Preparing", id=short_id(layer.digest)))
         for layer in layers:
             self.report(ProgressEvent("Waiting", id=short_id(layer.digest)))
         tasks = [asyncio.ensure_future(self.blob(layer, True)) for layer in layers]

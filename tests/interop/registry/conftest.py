@@ -1,0 +1,109 @@
+"""Peers for the registry interop tests: distribution (docker-registry) and ketch's server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+DISTRIBUTION = "/usr/bin/docker-registry"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer in {timeout}s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+@pytest.fixture
+def distribution(tmp_path: Path) -> Iterator[str]:
+    """A distribution 2.8 registry on a free loopback port; yields ``127.0.0.1:<port>``."""
+    if not os.path.exists(DISTRIBUTION):
+        pytest.skip("docker-registry (distribution) is not installed")
+    port = free_port()
+    config = tmp_path / "distribution.yml"
+    config.write_text(
+        "version: 0.1\n"
+        "log:\n  level: error\n  accesslog:\n    disabled: true\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {tmp_path / 'distribution'}\n"
+        "  delete:\n    enabled: true\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+    )
+    proc = subprocess.Popen(
+        [DISTRIBUTION, "serve", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/v2/", proc)
+        yield f"127.0.0.1:{port}"
+    finally:
+        stop(proc)
+
+
+@pytest.fixture
+def ketch_registry(tmp_path: Path) -> Iterator[str]:
+    """``ketch registry serve`` as a separate process; yields ``127.0.0.1:<port>``."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from ketch.cli import main; sys.exit(main())",
+            "registry",
+            "serve",
+            "--addr",
+            f"127.0.0.1:{port}",
+            "--storage",
+            str(tmp_path / "ketch-registry"),
+            "--access-log",
+            str(tmp_path / "access.log"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/v2/", proc)
+        yield f"127.0.0.1:{port}"
+    finally:
+        stop(proc)
+
+
+@pytest.fixture
+def skopeo() -> str:
+    path = shutil.which("skopeo")
+    if path is None:
+        pytest.skip("skopeo is not installed")
+    return path
