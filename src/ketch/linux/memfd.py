@@ -91,9 +91,11 @@ class PreparedExec:
     """An execveat(fd, "", argv, envp, AT_EMPTY_PATH) with every C array built in advance.
 
     Calling it allocates nothing, so it can run right after a seccomp filter is loaded.
+    If execveat is refused (a seccomp profile that allows only execve), it tries
+    execve("/proc/self/fd/<fd>") of the same file.
     """
 
-    __slots__ = ("_argv", "_call", "_envp", "_fd", "_nr")
+    __slots__ = ("_argv", "_envp", "_execve", "_fd", "_fd_path", "_nr", "_syscall")
 
     def __init__(
         self, fd: int, argv: list[bytes], envp: list[bytes], machine: str | None = None
@@ -104,11 +106,16 @@ class PreparedExec:
             raise OSError(_ENOSYS, f"execveat: unsupported machine {machine}")
         self._nr = _NR_EXECVEAT[machine]
         self._fd = fd
+        self._fd_path = f"/proc/self/fd/{fd}".encode()
         self._argv = (ctypes.c_char_p * (len(argv) + 1))(*argv)
         self._envp = (ctypes.c_char_p * (len(envp) + 1))(*envp)
-        self._call = libc().syscall
+        self._syscall = libc().syscall
+        self._execve = libc().execve
 
     def __call__(self) -> None:
-        """Run it; returns only by raising OSError."""
-        result = self._call(self._nr, self._fd, b"", self._argv, self._envp, AT_EMPTY_PATH)
+        """Run it; returns only by raising OSError (the execveat error)."""
+        result = self._syscall(self._nr, self._fd, b"", self._argv, self._envp, AT_EMPTY_PATH)
+        errno = ctypes.get_errno()
+        self._execve(self._fd_path, self._argv, self._envp)
+        ctypes.set_errno(errno)
         check(result, "execveat")

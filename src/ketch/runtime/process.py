@@ -415,13 +415,13 @@ def exec_process(
     filt, listener = prepared.filter, prepared.listener
     payload = listener.payload(notify_state) if listener is not None else b""
 
-    fd = sealed_memfd("ketch-trampoline", prepared.trampoline, executable=True)
     for keep in range(3, 3 + preserve_fds):
         try:  # noqa: SIM105 (contextlib costs an import)
             os.set_inheritable(keep, True)
         except OSError:
             pass  # not open: nothing to pass on
     cloexec_from(3 + preserve_fds)
+    fd = sealed_memfd("ketch-trampoline", prepared.trampoline, executable=True)  # close-on-exec
     run = PreparedExec(fd, argv, envp, prepared.machine)
 
     if filt is None:

@@ -177,3 +177,11 @@ def test_notify_without_state_is_refused(rootfs: Path, tmp_path: Path) -> None:
         code, out = run(rootfs, sh("true"), linux)
     assert code == SETUP_FAILED
     assert "listenerPath: the container state (with its pid) is needed" in out
+
+
+def test_profile_without_execveat_still_execs(rootfs: Path) -> None:
+    # runc's final exec is execve(2): a profile that forgets execveat must work here too
+    linux = allow_but(SeccompSyscall(names=("execveat",), action="SCMP_ACT_ERRNO"))
+    code, out = run(rootfs, sh("echo ran; grep Seccomp: /proc/self/status"), linux)
+    assert code == 0, out
+    assert out.splitlines() == ["ran", "Seccomp:\t2"]
