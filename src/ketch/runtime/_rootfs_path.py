@@ -125,7 +125,7 @@ def ensure_in_root(
         if target.startswith("/"):
             cur = ""
         pending[:0] = target.split("/")
-    return fs.openat2(root_fd, ".", os.O_PATH, RESOLVE)
+    return fs.openat2(root_fd, cur or ".", os.O_PATH, RESOLVE)  # the path ended in ".."
 
 
 def _create(parent: int, name: str, directory: bool, file_mode: int, what: str, path: str) -> None:
