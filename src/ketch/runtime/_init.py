@@ -1,0 +1,227 @@
+"""The container's init, child side: from fork to the exec of the container process.
+
+Runs in the process ``create`` forks (and, with a user namespace, in the middle
+process that forks the real init).  It never returns: every path ends in
+``exec_process`` or ``os._exit``; an error is sent to the runtime as one
+``error`` message first.  Order (runc's, see docs/design/runtime.md)::
+
+    nondumpable -> [user ns, maps] -> join/unshare namespaces -> wait "go" (cgroup joined)
+    -> cgroup ns -> [fork: init is PID 1] -> hostname -> mount_rootfs -> sysctl
+    -> prestart/createRuntime hooks (by the runtime) -> createContainer hooks
+    -> enter_rootfs -> console -> resolve executable -> apply_process -> "ready"
+    -> exec.fifo (or "start") -> startContainer hooks -> exec_process
+"""
+
+import os
+
+from ketch.linux import ns
+from ketch.oci.runtime_spec import OCI_VERSION, Config, State
+from ketch.runtime._namespaces import FOR_CHILDREN, NamespacePlan
+from ketch.runtime._sync import Channel, error_payload
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
+
+__all__ = ["InitContext", "init_main", "write_time_offsets"]
+
+_PR_SET_PDEATHSIG = 1
+_SIGKILL = 9
+# namespaces the init itself unshares (pid and time are for the forking process)
+_OWN_KINDS = ("mount", "network", "uts", "ipc")
+
+
+class InitContext:
+    """Everything the child needs, prepared by the runtime before the fork."""
+
+    __slots__ = (
+        "bundle",
+        "channel",
+        "config",
+        "console_fd",
+        "container_id",
+        "fifo_fd",
+        "namespaces",
+        "no_pivot",
+        "preserve_fds",
+        "two_stage",
+    )
+
+    def __init__(
+        self,
+        *,
+        container_id: str,
+        config: Config,
+        bundle: str,
+        channel: Channel,
+        namespaces: NamespacePlan,
+        fifo_fd: int | None,
+        console_fd: int | None,
+        preserve_fds: int,
+        no_pivot: bool,
+    ) -> None:
+        self.container_id = container_id
+        self.config = config
+        self.bundle = bundle
+        self.channel = channel
+        self.namespaces = namespaces
+        self.fifo_fd = fifo_fd
+        self.console_fd = console_fd
+        self.preserve_fds = preserve_fds
+        self.no_pivot = no_pivot
+        self.two_stage = namespaces.user
+
+
+def write_time_offsets(config: Config) -> None:
+    """/proc/self/timens_offsets of a new time namespace, before anything enters it."""
+    offsets = config.linux.time_offsets if config.linux is not None else None
+    if not offsets:
+        return
+    lines = "".join(f"{clock} {o.secs} {o.nanosecs}\n" for clock, o in offsets.items())
+    with open("/proc/self/timens_offsets", "w", encoding="ascii") as f:
+        f.write(lines)
+
+
+def init_main(ctx: InitContext) -> "NoReturn":
+    """The child's entry point right after ``os.fork``."""
+    try:
+        _init(ctx)
+    except BaseException as e:
+        try:  # noqa: SIM105 (contextlib costs an import)
+            ctx.channel.send("error", error_payload(e))
+        except OSError:
+            pass
+    os._exit(1)
+
+
+def _init(ctx: InitContext) -> None:
+    from ketch.linux.prctl import prctl
+    from ketch.runtime.process import make_nondumpable
+
+    make_nondumpable()
+    prctl(_PR_SET_PDEATHSIG, _SIGKILL)
+    plan, channel = ctx.namespaces, ctx.channel
+    if ctx.two_stage:
+        if "user" in plan.join:
+            plan.join_kinds(("user",))
+        else:
+            ns.unshare(ns.CLONE_NEWUSER)
+            channel.send("userns")
+        channel.expect("go")  # the runtime wrote the id maps and joined the cgroup
+        _become_root()
+        plan.join_kinds(tuple(k for k in plan.join if k != "user"))
+        ns.unshare(plan.flags((*_OWN_KINDS, "cgroup", *FOR_CHILDREN)))
+        if "time" in plan.new_kinds:
+            write_time_offsets(ctx.config)
+        pid = os.fork()
+        if pid:
+            channel.send("pid", str(pid))
+            os._exit(0)
+        prctl(_PR_SET_PDEATHSIG, _SIGKILL)
+    else:
+        plan.join_kinds(tuple(k for k in plan.join if k not in (*FOR_CHILDREN, "cgroup")))
+        ns.unshare(plan.flags(_OWN_KINDS))
+        channel.expect("go")  # the runtime moved this process into the cgroup
+        plan.join_kinds(("cgroup",))
+        ns.unshare(plan.flags(("cgroup",)))
+    plan.close()
+    host_pid = int(channel.expect("state"))
+    _container(ctx, host_pid)
+
+
+def _become_root() -> None:
+    """In a new user namespace: take uid/gid 0 when the maps have them."""
+    try:
+        os.setresgid(0, 0, 0)
+        os.setresuid(0, 0, 0)
+    except OSError:
+        pass  # 0 is not mapped: apply_process sets the process's ids
+
+
+def _state(ctx: InitContext, pid: int, status: str) -> State:
+    annotations = ctx.config.annotations
+    return State(
+        oci_version=OCI_VERSION,
+        id=ctx.container_id,
+        status=status,
+        bundle=ctx.bundle,
+        pid=pid,
+        annotations=dict(annotations) if annotations else None,
+    )
+
+
+def state_json(state: State) -> bytes:
+    from ketch.oci._decode import encode
+    from ketch.runtime._json import dumps
+
+    return dumps(encode(state)).encode()
+
+
+def _container(ctx: InitContext, host_pid: int) -> None:
+    from ketch.runtime import rootfs
+    from ketch.runtime.process import (
+        apply_process,
+        exec_process,
+        prepare_process,
+        resolve_executable,
+    )
+
+    config, channel = ctx.config, ctx.channel
+    process, linux = config.process, config.linux
+    assert process is not None  # checked by create
+    hooks = config.hooks
+    if config.hostname:
+        ns.sethostname(config.hostname)
+    if config.domainname:
+        ns.setdomainname(config.domainname)
+    root = rootfs.mount_rootfs(config, ctx.bundle)
+    if linux is not None and linux.sysctl:
+        from ketch.runtime._sysctl import write_sysctl
+
+        write_sysctl(linux.sysctl)
+    if hooks is not None and (hooks.prestart or hooks.create_runtime):
+        channel.send("mounted")
+        channel.expect("hooked")
+    if hooks is not None and hooks.create_container:
+        from ketch.runtime.hooks import run_hooks
+
+        run_hooks(
+            hooks.create_container, state_json(_state(ctx, host_pid, "creating")), "createContainer"
+        )
+    prepared = prepare_process(process, linux)  # loads what it needs from the host
+    rootfs.enter_rootfs(config, root, no_pivot=ctx.no_pivot)
+    if process.terminal:
+        from ketch.runtime.console import setup_console
+
+        assert ctx.console_fd is not None  # checked by create
+        setup_console(ctx.console_fd, process)
+    executable = resolve_executable(process)
+    apply_process(process, linux)
+    from ketch.linux.prctl import prctl
+
+    prctl(_PR_SET_PDEATHSIG, 0)  # from now on the init outlives the runtime (create, run -d)
+    if ctx.fifo_fd is not None:
+        channel.send("ready")
+        fd = os.open(f"/proc/self/fd/{ctx.fifo_fd}", os.O_WRONLY | os.O_CLOEXEC)
+        os.write(fd, b"0")
+        os.close(fd)
+    else:
+        channel.send("ready")
+        channel.expect("start")
+    if hooks is not None and hooks.start_container:
+        from ketch.runtime.hooks import run_hooks
+
+        run_hooks(
+            hooks.start_container, state_json(_state(ctx, host_pid, "created")), "startContainer"
+        )
+    import _signal  # type: ignore[import-not-found]
+
+    # Python ignores these; ignored signals would stay ignored in the container process
+    _signal.signal(_signal.SIGPIPE, _signal.SIG_DFL)
+    _signal.signal(_signal.SIGXFSZ, _signal.SIG_DFL)
+    exec_process(
+        prepared,
+        executable,
+        preserve_fds=ctx.preserve_fds,
+        notify_state=_state(ctx, host_pid, "creating"),
+    )
