@@ -8,6 +8,7 @@ from ketch.cgroups.stats import (
     BlkioEntry,
     BlkioStats,
     CgroupStats,
+    CpusetStats,
     CpuStats,
     CpuUsage,
     HugetlbStats,
@@ -17,7 +18,7 @@ from ketch.cgroups.stats import (
     Throttling,
 )
 
-__all__ = ["flat_keyed", "oom_kill_count_v1", "stats_v1"]
+__all__ = ["cpu_list", "flat_keyed", "oom_kill_count_v1", "stats_v1"]
 
 _NS_PER_TICK = 10**9 // 100  # cpuacct.stat counts USER_HZ ticks (100 on Linux)
 
@@ -59,6 +60,42 @@ def _cpu(dirs: Mapping[str, str]) -> CpuStats:
             throttled_time=stat.get("throttled_time", 0),
         )
     return CpuStats(usage=usage, throttling=throttling)
+
+
+def cpu_list(text: str | None) -> tuple[int, ...]:
+    """A kernel list like "0-2,5" as (0, 1, 2, 5); nonsense gives ()."""
+    out: list[int] = []
+    for part in (text or "").strip().split(","):
+        first, _, last = part.partition("-")
+        if first.isdigit() and (not last or last.isdigit()):
+            out.extend(range(int(first), int(last or first) + 1))
+        elif part:
+            return ()
+    return tuple(out)
+
+
+def _cpuset(path: str | None) -> CpusetStats:
+    if path is None:
+        return CpusetStats()
+    values = {
+        name: _files.read_int(path, f"cpuset.{name}")
+        for name in (
+            "cpu_exclusive",
+            "mem_hardwall",
+            "mem_exclusive",
+            "memory_migrate",
+            "memory_spread_page",
+            "memory_spread_slab",
+            "memory_pressure",
+            "sched_load_balance",
+            "sched_relax_domain_level",
+        )
+    }
+    return CpusetStats(
+        cpus=cpu_list(_files.read_optional(path, "cpuset.cpus")),
+        mems=cpu_list(_files.read_optional(path, "cpuset.mems")),
+        **values,
+    )
 
 
 def _entry(path: str, prefix: str) -> MemoryEntry:
@@ -143,6 +180,7 @@ def _hugetlb(path: str | None) -> dict[str, HugetlbStats]:
 def stats_v1(dirs: Mapping[str, str]) -> CgroupStats:
     return CgroupStats(
         cpu=_cpu(dirs),
+        cpuset=_cpuset(dirs.get("cpuset")),
         memory=_memory(dirs.get("memory")),
         pids=_pids(dirs.get("pids")),
         blkio=_blkio(dirs.get("blkio")),

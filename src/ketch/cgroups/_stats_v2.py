@@ -3,11 +3,12 @@
 import os
 
 from ketch.cgroups import _files
-from ketch.cgroups._stats_v1 import flat_keyed
+from ketch.cgroups._stats_v1 import cpu_list, flat_keyed
 from ketch.cgroups.stats import (
     BlkioEntry,
     BlkioStats,
     CgroupStats,
+    CpusetStats,
     CpuStats,
     CpuUsage,
     HugetlbStats,
@@ -110,6 +111,10 @@ def _hugetlb(path: str) -> dict[str, HugetlbStats]:
 def stats_v2(path: str) -> CgroupStats:
     return CgroupStats(
         cpu=_cpu(path),
+        cpuset=CpusetStats(
+            cpus=cpu_list(_files.read_optional(path, "cpuset.cpus.effective")),
+            mems=cpu_list(_files.read_optional(path, "cpuset.mems.effective")),
+        ),
         memory=_memory(path),
         pids=_pids(path),
         blkio=io_stat(_files.read_optional(path, "io.stat")),

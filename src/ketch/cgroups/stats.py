@@ -14,6 +14,7 @@ __all__ = [
     "CgroupStats",
     "CpuStats",
     "CpuUsage",
+    "CpusetStats",
     "HugetlbStats",
     "MemoryEntry",
     "MemoryStats",
@@ -82,8 +83,23 @@ class HugetlbStats(Record):
     failcnt: int = 0
 
 
+class CpusetStats(Record):
+    cpus: tuple[int, ...] = ()
+    mems: tuple[int, ...] = ()
+    cpu_exclusive: int = 0
+    mem_hardwall: int = 0
+    mem_exclusive: int = 0
+    memory_migrate: int = 0
+    memory_spread_page: int = 0
+    memory_spread_slab: int = 0
+    memory_pressure: int = 0
+    sched_load_balance: int = 0
+    sched_relax_domain_level: int = 0
+
+
 class CgroupStats(Record):
     cpu: CpuStats = spec_field(default_factory=CpuStats)
+    cpuset: CpusetStats = spec_field(default_factory=CpusetStats)
     memory: MemoryStats = spec_field(default_factory=MemoryStats)
     pids: PidsStats = spec_field(default_factory=PidsStats)
     blkio: BlkioStats = spec_field(default_factory=BlkioStats)
@@ -114,6 +130,18 @@ def _blkio(entries: tuple[BlkioEntry, ...]) -> list[dict[str, object]]:
         )
         for e in entries
     ]
+
+
+def _cpuset(c: CpusetStats) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for info in c.__fields__:
+        value = getattr(c, info.name)
+        if isinstance(value, tuple):
+            if value:
+                out[info.name] = list(value)
+        else:
+            out[info.name] = value
+    return out
 
 
 def stats_to_json(stats: CgroupStats) -> dict[str, object]:
@@ -165,17 +193,7 @@ def stats_to_json(stats: CgroupStats) -> dict[str, object]:
     )
     return {
         "cpu": {"usage": usage, "throttling": throttling},
-        "cpuset": {
-            "cpu_exclusive": 0,
-            "mem_hardwall": 0,
-            "mem_exclusive": 0,
-            "memory_migrate": 0,
-            "memory_spread_page": 0,
-            "memory_spread_slab": 0,
-            "memory_pressure": 0,
-            "sched_load_balance": 0,
-            "sched_relax_domain_level": 0,
-        },
+        "cpuset": _cpuset(stats.cpuset),
         "memory": memory,
         "pids": _omit_zero(
             {"current": stats.pids.current, "limit": stats.pids.limit}, "current", "limit"

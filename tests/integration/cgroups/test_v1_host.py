@@ -152,3 +152,30 @@ def test_memory_limit_below_usage_is_refused(cgroup, children):
     cgroup.set(LinuxResources(memory=Memory(disable_oom_killer=True)))
     with pytest.raises(FailedPrecondition, match="already uses"):
         cgroup.set(LinuxResources(memory=Memory(limit=1 << 20)))
+
+
+@needs_v1
+def test_v1_device_rules_are_enforced(cgroup, children):
+    from ketch.oci.runtime_spec import DeviceRule
+
+    from .test_cgroup2 import PROBE
+
+    if "devices" not in cgroup.paths():
+        pytest.skip("no v1 devices controller")
+    cgroup.set(
+        LinuxResources(
+            devices=(
+                DeviceRule(allow=False, access="rwm"),
+                DeviceRule(allow=True, type="c", major=1, minor=3, access="rwm"),
+                DeviceRule(allow=True, type="c", major=1, minor=5, access="r"),
+            )
+        )
+    )
+    with open(f"{cgroup.paths()['devices']}/devices.list") as f:
+        assert sorted(f.read().split("\n")[:-1]) == ["c 1:3 rwm", "c 1:5 r"]
+    child = children.python(PROBE)
+    cgroup.add_process(child.pid)
+    out, err = child.communicate("go\n", timeout=30)
+    assert [line.rsplit(" ", 1)[1] for line in out.split("\n")[:4]] == [
+        "ok", "ok", "EPERM", "EPERM",
+    ], err  # fmt: skip

@@ -236,6 +236,7 @@ def test_stats_v1(tree):
     ]
     assert stats.hugetlb["2MB"].max == 2097152 and stats.hugetlb["2MB"].failcnt == 1
     assert cg.oom_kill_count() == 4
+    assert stats.cpuset.cpus == ()  # the fixture's cpuset is still empty
     data = json.loads(json.dumps(stats_to_json(stats)))
     assert data["cpu"]["usage"]["percpu"] == [100000000, 23456789]
     assert data["cpu"]["throttling"] == {
@@ -247,3 +248,16 @@ def test_stats_v1(tree):
     assert data["pids"] == {"current": 3}
     assert data["blkio"]["ioServicedRecursive"][1] == {"major": 8, "op": "Write", "value": 2}
     assert data["hugetlb"]["2MB"] == {"max": 2097152, "failcnt": 1}
+
+
+def test_cpuset_stats_and_lists(tree):
+    from ketch.cgroups._stats_v1 import cpu_list
+
+    assert cpu_list("0-2,5\n") == (0, 1, 2, 5)
+    assert cpu_list("") == () and cpu_list("x-1") == ()
+    (tree / "cpuset/ketch/c1/cpuset.cpus").write_text("0-1\n")
+    (tree / "cpuset/ketch/c1/cpuset.sched_load_balance").write_text("1\n")
+    stats = manager(tree).stats()
+    assert stats.cpuset.cpus == (0, 1) and stats.cpuset.sched_load_balance == 1
+    data = stats_to_json(stats)["cpuset"]
+    assert data["cpus"] == [0, 1] and "mems" not in data and data["sched_load_balance"] == 1
