@@ -1,0 +1,1 @@
+"""One module per ``ketch`` command: ``configure(parser)`` and ``run(args, ctx) -> int``."""

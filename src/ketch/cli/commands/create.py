@@ -1,0 +1,66 @@
+"""Create a new container."""
+
+from __future__ import annotations
+
+import argparse
+
+from ketch.cli.commands._args import parse_with_command
+from ketch.cli.commands._create_flags import add_create_flags, create_request
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ketch.cli._context import CliContext
+
+__all__ = ["ERROR_EXIT_CODE", "configure", "create_container", "parse", "run"]
+
+ERROR_EXIT_CODE = 125
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.usage = "ketch create [OPTIONS] IMAGE [COMMAND] [ARG...]"
+    add_create_flags(parser)
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    return parse_with_command(parser, argv)
+
+
+def create_container(args: argparse.Namespace, ctx: CliContext, *, detach: bool, rm: bool = False) -> str:
+    """Create (pulling the image first when it is missing); returns the container ID."""
+    from ketch.errors import NotFound
+
+    config, host_config = create_request(args, detach=detach)
+    host_config["AutoRemove"] = rm
+    svc = ctx.engine().containers
+    try:
+        return svc.create(config, host_config, args.name)
+    except NotFound as e:
+        if not str(e).startswith("No such image") or args.pull == "never":
+            raise
+    image = args.image if (":" in args.image.rsplit("/", 1)[-1] or "@" in args.image) else f"{args.image}:latest"
+    ctx.stderr.write(f"Unable to find image '{image}' locally\n")
+    ctx.stderr.flush()
+    _pull(ctx, args.image)
+    return svc.create(config, host_config, args.name)
+
+
+def _pull(ctx: CliContext, image: str) -> None:
+    from ketch.errors import NotFound
+
+    try:
+        from ketch.cli.commands import pull as pull_cmd
+    except ImportError:
+        pull_cmd = None  # type: ignore[assignment]
+    puller = getattr(pull_cmd, "pull_image", None)
+    if puller is None:
+        name = image.split("@")[0].rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+        raise NotFound(
+            f"pull access denied for {name}, repository does not exist or may require 'ketch login'"
+        )
+    puller(ctx, image)
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    cid = create_container(args, ctx, detach=True)
+    ctx.stdout.write(cid + "\n")
+    return 0

@@ -1,0 +1,82 @@
+"""Return low-level information on containers or images."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ketch.cli._context import CliContext
+
+__all__ = ["configure", "print_documents", "run"]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-f", "--format", help="format output using a Go template")
+    parser.add_argument("-s", "--size", action="store_true", help="display total file sizes")
+    parser.add_argument("--type", choices=("container", "image"), help="only this type of object")
+    parser.add_argument("names", nargs="+", metavar="NAME|ID")
+
+
+def _image(ctx: CliContext, name: str) -> dict[str, Any] | None:
+    import importlib
+
+    try:
+        image_cmd = importlib.import_module("ketch.cli.commands.image_cmd")
+    except ImportError:
+        return None
+    finder = getattr(image_cmd, "inspect_image", None)
+    if finder is None:
+        return None
+    doc: dict[str, Any] | None = finder(ctx, name)
+    return doc
+
+
+def print_documents(ctx: CliContext, docs: list[Any], fmt: str | None) -> None:
+    if fmt:
+        from ketch.cli._context import UsageError
+        from ketch.cli._format import Template, TemplateError
+
+        try:
+            tpl = Template(fmt)
+            for doc in docs:
+                ctx.stdout.write(tpl.render(doc) + "\n")
+        except TemplateError as e:
+            raise UsageError(f"template parsing error: {e}") from e
+        return
+    ctx.stdout.write(json.dumps(docs, indent=4) + "\n")
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from ketch.errors import KetchError, NotFound
+
+    svc = ctx.engine().containers
+    docs: list[Any] = []
+    errors: list[str] = []
+    for name in args.names:
+        doc = None
+        if args.type != "image":
+            try:
+                doc = svc.inspect(name, size=args.size)
+            except NotFound:
+                doc = None
+            except KetchError as err:
+                errors.append(str(err))
+                continue
+        if doc is None and args.type != "container":
+            try:
+                doc = _image(ctx, name)
+            except KetchError:
+                doc = None
+        if doc is None:
+            kind = {"container": "container", "image": "image"}.get(args.type or "", "object")
+            errors.append(f"No such {kind}: {name}")
+            continue
+        docs.append(doc)
+    print_documents(ctx, docs, args.format)
+    for message in errors:
+        ctx.stderr.write(f"Error: {message}\n")
+    return 1 if errors else 0

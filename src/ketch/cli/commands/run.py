@@ -1,0 +1,64 @@
+"""Create and run a new container from an image."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+
+from ketch.cli.commands._args import parse_with_command
+from ketch.cli.commands._create_flags import add_create_flags
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ketch.cli._context import CliContext
+
+__all__ = ["ERROR_EXIT_CODE", "configure", "parse", "run"]
+
+ERROR_EXIT_CODE = 125
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.usage = "ketch run [OPTIONS] IMAGE [COMMAND] [ARG...]"
+    parser.add_argument("-d", "--detach", action="store_true", help="run in the background")
+    parser.add_argument("--rm", action="store_true", help="remove the container when it exits")
+    parser.add_argument("--sig-proxy", default="true", help="proxy received signals to the process")
+    add_create_flags(parser)
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    return parse_with_command(parser, argv)
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from ketch.cli.commands._session import parse_detach_keys, relay, terminal_size
+    from ketch.cli.commands.create import create_container
+
+    detach_keys = parse_detach_keys(args.detach_keys)
+    cid = create_container(args, ctx, detach=args.detach, rm=args.rm)
+    svc = ctx.engine().containers
+    if args.detach:
+        svc.start(cid)
+        ctx.stdout.write(cid + "\n")
+        return 0
+    stdin_fd = None
+    if args.interactive:
+        stdin_fd = ctx.stdin.fileno()
+    size = terminal_size(stdin_fd if stdin_fd is not None else sys.stdout.fileno()) if args.tty else None
+    attach = {"stdin": args.interactive, "stdout": True, "stderr": True}
+    sock = svc.start(cid, attach=attach, console_size=size)
+    if sock is None:
+        return 0
+
+    def forward(signum: int) -> None:
+        if args.sig_proxy.lower() not in ("false", "0"):
+            with contextlib.suppress(Exception):
+                svc.kill(cid, signum)
+
+    code = relay(sock, stdout=ctx.stdout, stderr=ctx.stderr, stdin_fd=stdin_fd, tty=args.tty,
+                 detach_keys=detach_keys, on_signal=forward)
+    if code is None:
+        return 0
+    if code < 0:
+        code = svc.wait(cid) if not args.rm else 0
+    return code

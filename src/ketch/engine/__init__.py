@@ -1,0 +1,90 @@
+"""The engine: containers and images as a user sees them.
+
+One library that both the ``ketch`` CLI (embedded, no daemon) and ``ketchd``
+(the Docker Engine API) call.  State lives under ``root``::
+
+    <root>/content      blobs           <root>/images     image store
+    <root>/snapshots    snapshotter     <root>/containers/<id>/  one container
+    <root>/runtime      the OCI runtime's state root
+
+Parts are built on first use so a command pays only for what it touches.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ketch.engine.containers import ContainerService
+
+__all__ = ["DEFAULT_SNAPSHOTTER", "Engine", "default_runtime"]
+
+DEFAULT_SNAPSHOTTER = "overlayfs"
+
+
+def default_runtime() -> str:
+    """``ketch-runtime`` next to the running interpreter, else the one on ``PATH``."""
+    beside = os.path.join(os.path.dirname(sys.executable), "ketch-runtime")
+    return beside if os.path.exists(beside) else "ketch-runtime"
+
+
+class Engine:
+    """The engine rooted at ``root``; ``runtime`` is the OCI runtime binary (runc's CLI)."""
+
+    def __init__(
+        self, root: Path, *, runtime: str | None = None, snapshotter: str | None = None
+    ) -> None:
+        self.root = Path(root)
+        self.runtime = runtime or default_runtime()
+        self.snapshotter_kind = snapshotter or os.environ.get(
+            "KETCH_SNAPSHOTTER", DEFAULT_SNAPSHOTTER
+        )
+        self._content: Any = None
+        self._snapshotter: Any = None
+        self._images: Any = None
+        self._containers: ContainerService | None = None
+
+    @property
+    def runtime_root(self) -> Path:
+        return self.root / "runtime"
+
+    @property
+    def content(self) -> Any:
+        """The content store (``ketch.content.ContentStore``)."""
+        if self._content is None:
+            from ketch.content import ContentStore
+
+            self._content = ContentStore(self.root / "content")
+        return self._content
+
+    @property
+    def snapshotter(self) -> Any:
+        """The snapshotter (``ketch.snapshots``) of kind ``snapshotter_kind``."""
+        if self._snapshotter is None:
+            from ketch.snapshots import open_snapshotter
+
+            self._snapshotter = open_snapshotter(self.root / "snapshots", self.snapshotter_kind)
+        return self._snapshotter
+
+    @property
+    def images(self) -> Any:
+        """The image store (``ketch.images.ImageStore``)."""
+        if self._images is None:
+            from ketch.images.store import ImageStore
+
+            self._images = ImageStore(self.root / "images", self.content, self.snapshotter)
+        return self._images
+
+    @property
+    def containers(self) -> ContainerService:
+        """Containers: create, start, stop, inspect... (``ContainerService``)."""
+        if self._containers is None:
+            from ketch.engine.containers import ContainerService
+
+            self._containers = ContainerService(self)
+        return self._containers

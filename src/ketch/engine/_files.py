@@ -1,0 +1,69 @@
+"""Durable small-file writes and flock-based locks for the engine's on-disk state."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from types import TracebackType
+    from typing import Any
+
+__all__ = ["FileLock", "read_json", "write_durable", "write_json"]
+
+
+def write_durable(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` atomically: temp file, fsync, rename, fsync the directory."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def write_json(path: Path, doc: Any) -> None:
+    write_durable(path, json.dumps(doc, separators=(",", ":")).encode())
+
+
+def read_json(path: Path) -> Any:
+    with open(path, "rb") as f:
+        return json.loads(f.read())
+
+
+class FileLock:
+    """An exclusive ``flock`` on ``path`` (created), as a context manager; re-entrant per object."""
+
+    def __init__(self, path: Path, *, shared: bool = False) -> None:
+        self.path = path
+        self._fd = -1
+        self._depth = 0
+        self._op = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+
+    def __enter__(self) -> FileLock:
+        if self._depth == 0:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(self._fd, self._op)
+        self._depth += 1
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            os.close(self._fd)  # closing drops the lock
+            self._fd = -1

@@ -1,0 +1,491 @@
+"""The per-container monitor: a double-forked, session-leading process per run.
+
+It creates and starts the container through the runtime (so the container's
+init is its child: it is a child subreaper), holds the container's stdio (pipes,
+or the pty master received over ``--console-socket``), writes the json-file
+log, relays attach clients (``_attach``), reaps, records the exit and cleans up
+through the ``finish`` callback, then tells attached clients the exit status.
+Containers outlive the command that started them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import termios
+import time
+
+from ketch.engine import _attach
+from ketch.engine._runtime import runtime_error
+from ketch.engine._store import now_rfc3339
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from ketch.engine._runtime import RuntimeClient
+
+__all__ = ["MonitorSpec", "process_start_time", "spawn_monitor"]
+
+_PR_SET_CHILD_SUBREAPER = 36
+_LOG_LINE_MAX = 16 * 1024
+
+
+def process_start_time(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat (start time in clock ticks), None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(b")") + 2 :].split()
+    if fields[0] == b"Z":
+        return None
+    return int(fields[19])
+
+
+class MonitorSpec:
+    """What the monitor needs; ``finish(exit_code, error)`` runs in the monitor at the end."""
+
+    def __init__(
+        self,
+        *,
+        cid: str,
+        container_dir: str,
+        bundle: str,
+        runtime: RuntimeClient,
+        tty: bool,
+        open_stdin: bool,
+        stdin_once: bool,
+        log_path: str,
+        finish: Callable[[int, str], None],
+        failed: Callable[[str, int], None],
+    ) -> None:
+        self.cid = cid
+        self.container_dir = container_dir
+        self.bundle = bundle
+        self.runtime = runtime
+        self.tty = tty
+        self.open_stdin = open_stdin
+        self.stdin_once = stdin_once
+        self.log_path = log_path
+        self.finish = finish
+        self.failed = failed
+
+
+def spawn_monitor(spec: MonitorSpec, client: socket.socket | None) -> dict[str, Any]:
+    """Fork the monitor; returns its report: ``{"ok": True, "pid": ...}`` or an error."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        code = 0
+        try:
+            os.close(r)
+            os.setsid()
+            if os.fork() != 0:
+                os._exit(0)
+            keep = {w} | ({client.fileno()} if client is not None else set())
+            _detach_stdio(keep)
+            _Monitor(spec, w, client).run()
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(w)
+    os.waitpid(pid, 0)
+    chunks = []
+    while True:
+        data = os.read(r, 65536)
+        if not data:
+            break
+        chunks.append(data)
+        if data.endswith(b"\n"):
+            break
+    os.close(r)
+    text = b"".join(chunks).decode(errors="replace").strip()
+    if not text:
+        return {"ok": False, "error": "the container monitor died while starting", "code": 125}
+    report: dict[str, Any] = json.loads(text)
+    return report
+
+
+def _detach_stdio(keep: set[int]) -> None:
+    """Point 0-2 at /dev/null and close every other inherited fd but ``keep``."""
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    if null > 2:
+        os.close(null)
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2 and fd not in keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+class _Client:
+    def __init__(self, sock: socket.socket, want: dict[str, bool]) -> None:
+        self.sock = sock
+        self.stdin = bool(want.get("stdin"))
+        self.streams = {
+            _attach.STDOUT: bool(want.get("stdout")),
+            _attach.STDERR: bool(want.get("stderr")),
+        }
+        self.reader = _attach.FrameReader()
+
+
+class _Monitor:
+    def __init__(self, spec: MonitorSpec, report_fd: int, client: socket.socket | None) -> None:
+        self.spec = spec
+        self.report_fd = report_fd
+        self.first_client = client
+        self.sel = selectors.DefaultSelector()
+        self.clients: list[_Client] = []
+        self.stdin_w: int | None = None
+        self.master: int | None = None
+        self.outputs: dict[int, int] = {}  # fd -> stream kind
+        self.partial: dict[int, bytearray] = {}
+        self.log = -1
+        self.exit_status: int | None = None
+        self.pid = 0
+
+    # ------------------------------------------------------------------ start
+    def _report(self, doc: dict[str, Any]) -> None:
+        if self.report_fd < 0:
+            return
+        with contextlib.suppress(OSError):
+            os.write(self.report_fd, json.dumps(doc).encode() + b"\n")
+        os.close(self.report_fd)
+        self.report_fd = -1
+
+    def _fail(self, message: str, code: int) -> None:
+        with contextlib.suppress(Exception):
+            self.spec.runtime.delete(self.spec.cid, force=True)
+        self.spec.failed(message, code)
+        self._report({"ok": False, "error": message, "code": code})
+
+    def run(self) -> None:
+        from ketch.linux.prctl import prctl
+
+        spec = self.spec
+        prctl(_PR_SET_CHILD_SUBREAPER, 1)
+        dfd = os.open(spec.container_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        path = _attach.socket_path(dfd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        listener.bind(path)
+        listener.listen(16)
+        self.log = os.open(spec.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        try:
+            started = self._create_and_start(dfd)
+        except Exception as e:
+            self._fail(str(e), int(getattr(e, "exit_code", 125)))
+            return
+        if not started:
+            return
+        self._report({
+            "ok": True,
+            "pid": self.pid,
+            "monitor_pid": os.getpid(),
+            "monitor_start": process_start_time(os.getpid()),
+            "started_at": now_rfc3339(),
+        })
+        if self.first_client is not None:
+            self._add_client(self.first_client, None)
+        self.sel.register(listener, selectors.EVENT_READ, "listen")
+        self._loop()
+        for fd in list(self.outputs):
+            self._drain(fd)
+        error = ""
+        code = self.exit_status if self.exit_status is not None else 137
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        try:
+            spec.finish(code, error)
+        finally:
+            message = _attach.frame(_attach.EXIT, json.dumps({"StatusCode": code}).encode())
+            for c in self.clients:
+                with contextlib.suppress(OSError):
+                    c.sock.setblocking(True)
+                    c.sock.sendall(message)
+                    c.sock.close()
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+    def _create_and_start(self, dfd: int) -> bool:
+        spec = self.spec
+        pid_file = os.path.join(spec.container_dir, "init.pid")
+        argv = spec.runtime.argv("create", "--bundle", spec.bundle, "--pid-file", pid_file)
+        err_r, err_w = os.pipe()
+        console: socket.socket | None = None
+        if spec.tty:
+            console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            cpath = f"/proc/self/fd/{dfd}/console.sock"
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(cpath)
+            console.bind(cpath)
+            console.listen(1)
+            argv += ["--console-socket", os.path.join(spec.container_dir, "console.sock")]
+            null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+            stdio = (null, null, err_w)
+            close_after = [null, err_w]
+        else:
+            out_r, out_w = os.pipe()
+            e2_r, e2_w = os.pipe()
+            if spec.open_stdin:
+                in_r, in_w = os.pipe()
+                self.stdin_w = in_w
+                os.set_blocking(in_w, False)
+            else:
+                in_r = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+            stdio = (in_r, out_w, e2_w)
+            close_after = [in_r, out_w, e2_w, err_w]
+            self.outputs = {out_r: _attach.STDOUT, e2_r: _attach.STDERR}
+            # the runtime writes its own errors to the stderr it was given
+            err_r_runtime = e2_r
+        argv.append(spec.cid)
+        proc = subprocess.Popen(argv, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2],
+                                cwd=spec.container_dir)
+        for fd in close_after:
+            os.close(fd)
+        if console is not None:
+            console.settimeout(0.05)
+            while self.master is None:
+                try:
+                    conn, _ = console.accept()
+                except TimeoutError:
+                    if proc.poll() is not None:
+                        break
+                    continue
+                with conn:
+                    _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+                if fds:
+                    self.master = fds[0]
+            console.close()
+            with contextlib.suppress(OSError):
+                os.unlink(f"/proc/self/fd/{dfd}/console.sock")
+        rc = proc.wait()
+        if rc != 0:
+            source = err_r if spec.tty else err_r_runtime
+            os.set_blocking(source, False)
+            text = b""
+            with contextlib.suppress(OSError):
+                text = os.read(source, 65536)
+            err = runtime_error("create", text.decode(errors="replace"))
+            self._fail(str(err), int(getattr(err, "exit_code", 125)))
+            return False
+        os.close(err_r)
+        with open(pid_file) as f:
+            self.pid = int(f.read().strip())
+        if self.master is not None:
+            self.outputs = {self.master: _attach.STDOUT}
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        self.wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(wake_w)
+        try:
+            spec.runtime.start(spec.cid)
+        except Exception as e:
+            self._fail(str(e), int(getattr(e, "exit_code", 125)))
+            return False
+        return True
+
+    # ------------------------------------------------------------------- loop
+    def _add_client(self, sock: socket.socket, header: bytes | None) -> None:
+        if header is None:
+            line = b""
+            sock.settimeout(5)
+            while not line.endswith(b"\n"):
+                data = sock.recv(1)
+                if not data:
+                    sock.close()
+                    return
+                line += data
+            header = line
+        try:
+            want = json.loads(header)
+        except ValueError:
+            sock.close()
+            return
+        sock.setblocking(True)
+        sock.settimeout(10)
+        client = _Client(sock, want)
+        self.clients.append(client)
+        self.sel.register(sock, selectors.EVENT_READ, client)
+
+    def _drop_client(self, client: _Client) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self.sel.unregister(client.sock)
+        with contextlib.suppress(ValueError):
+            self.clients.remove(client)
+        client.sock.close()
+        if client.stdin and self.spec.stdin_once:
+            self._close_stdin()
+
+    def _close_stdin(self) -> None:
+        if self.stdin_w is not None:
+            os.close(self.stdin_w)
+            self.stdin_w = None
+
+    def _loop(self) -> None:
+        for fd in self.outputs:
+            os.set_blocking(fd, False)
+            self.sel.register(fd, selectors.EVENT_READ, "output")
+        self.sel.register(self.wake_r, selectors.EVENT_READ, "wake")
+        self._reap()
+        while self.exit_status is None:
+            for key, _ in self.sel.select(timeout=1.0):
+                data = key.data
+                if data == "output":
+                    self._read_output(int(key.fd))
+                elif data == "wake":
+                    with contextlib.suppress(BlockingIOError):
+                        os.read(self.wake_r, 512)
+                    self._reap()
+                elif data == "listen":
+                    with contextlib.suppress(OSError):
+                        conn, _ = key.fileobj.accept()  # type: ignore[union-attr]
+                        self._add_client(conn, None)
+                elif isinstance(data, _Client):
+                    self._client_input(data)
+            if self.exit_status is None:
+                self._reap()
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid == self.pid:
+                self.exit_status = (
+                    os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+                )
+
+    def _client_input(self, client: _Client) -> None:
+        try:
+            data = client.sock.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            self._drop_client(client)
+            return
+        for kind, payload in client.reader.feed(data):
+            if kind == _attach.STDIN and client.stdin:
+                self._write_stdin(payload)
+            elif kind == _attach.CLOSE_STDIN and client.stdin:
+                if self.master is None:
+                    self._close_stdin()
+            elif kind == _attach.RESIZE and self.master is not None:
+                with contextlib.suppress(ValueError, OSError):
+                    rows, cols = (int(x) for x in payload.split())
+                    import struct
+
+                    fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    def _write_stdin(self, data: bytes) -> None:
+        fd = self.master if self.master is not None else self.stdin_w
+        if fd is None:
+            return
+        deadline = time.monotonic() + 5
+        while data and time.monotonic() < deadline:
+            try:
+                n = os.write(fd, data)
+                data = data[n:]
+            except BlockingIOError:
+                time.sleep(0.01)
+            except OSError:
+                return
+
+    def _read_output(self, fd: int) -> bool:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return True
+        except OSError as e:  # EIO from a pty master once the other side is gone
+            if e.errno != errno.EIO:
+                raise
+            data = b""
+        kind = self.outputs.get(fd, _attach.STDOUT)
+        if not data:
+            self._flush_log(fd, kind)
+            with contextlib.suppress(KeyError, ValueError):
+                self.sel.unregister(fd)
+            self.outputs.pop(fd, None)
+            os.close(fd)
+            return False
+        self._log(fd, kind, data)
+        message = _attach.frame(kind, data)
+        for client in list(self.clients):
+            if client.streams.get(kind):
+                try:
+                    client.sock.sendall(message)
+                except OSError:
+                    self._drop_client(client)
+        return True
+
+    def _drain(self, fd: int) -> None:
+        deadline = time.monotonic() + 2
+        while fd in self.outputs and time.monotonic() < deadline:
+            try:
+                if not self._read_output(fd):
+                    return
+            except OSError:
+                return
+            if fd in self.outputs:
+                r, _, _ = _select([fd], 0.05)
+                if not r and self.master is not None:
+                    break
+        if fd in self.outputs:
+            self._flush_log(fd, self.outputs[fd])
+
+    # -------------------------------------------------------------------- log
+    def _log(self, fd: int, kind: int, data: bytes) -> None:
+        buf = self.partial.setdefault(fd, bytearray())
+        buf += data
+        lines = []
+        while True:
+            nl = buf.find(b"\n")
+            if nl < 0:
+                break
+            lines.append(bytes(buf[: nl + 1]))
+            del buf[: nl + 1]
+        while len(buf) >= _LOG_LINE_MAX:
+            lines.append(bytes(buf[:_LOG_LINE_MAX]))
+            del buf[:_LOG_LINE_MAX]
+        self._write_lines(kind, lines)
+
+    def _flush_log(self, fd: int, kind: int) -> None:
+        buf = self.partial.pop(fd, None)
+        if buf:
+            self._write_lines(kind, [bytes(buf)])
+
+    def _write_lines(self, kind: int, lines: list[bytes]) -> None:
+        if not lines or self.log < 0:
+            return
+        stream = "stdout" if kind == _attach.STDOUT else "stderr"
+        stamp = now_rfc3339()
+        out = "".join(
+            json.dumps({"log": line.decode(errors="replace"), "stream": stream, "time": stamp},
+                       separators=(",", ":")) + "\n"
+            for line in lines
+        )
+        with contextlib.suppress(OSError):
+            os.write(self.log, out.encode())
+
+
+def _select(fds: list[int], timeout: float) -> tuple[list[int], list[int], list[int]]:
+    import select
+
+    return select.select(fds, [], [], timeout)

@@ -1,0 +1,166 @@
+"""Starting a container: mount its rootfs, write config.json, hand over to a monitor."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+
+from ketch.engine._files import write_durable
+from ketch.errors import Conflict, InvalidArgument, NotImplementedByHost
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ketch.engine.containers import ContainerService
+
+__all__ = ["INIT_PATH", "find_init", "start_container"]
+
+INIT_PATH = "/dev/init"
+_INIT_CANDIDATES = ("catatonit", "tini-static", "tini", "docker-init")
+
+
+def find_init() -> str:
+    """A host init binary for ``--init`` (catatonit or tini), or an error."""
+    for name in _INIT_CANDIDATES:
+        path = shutil.which(name) or (f"/usr/libexec/podman/{name}" if name == "catatonit" else None)
+        if path and os.path.exists(path):
+            return path
+    raise NotImplementedByHost("--init needs catatonit or tini on the host (apt-get install catatonit)")
+
+
+def _precheck(rootfs: str, record: dict[str, Any], args: list[str], env: list[str]) -> None:
+    """Fail fast (docker's 127/126) when the command is missing from the image."""
+    from ketch.engine._rootfs import find_executable
+
+    command = args[0]
+    host_config = record["HostConfig"]
+    dests = [str(b).split(":")[1] for b in host_config.get("Binds") or ()]
+    dests += [str(m.get("Target")) for m in host_config.get("Mounts") or ()]
+    dests += list(host_config.get("Tmpfs") or {})
+    if any(command.startswith(d.rstrip("/") + "/") for d in dests if d):
+        return
+    try:
+        find_executable(rootfs, command, env, record["Config"].get("WorkingDir") or "/")
+    except Exception as e:
+        prefix = "failed to create task for container: failed to create shim task: OCI runtime create failed: "
+        code = 127 if "not found" in str(e) or "no such file" in str(e) else 126
+        error = type(e)(f"{prefix}unable to start container process: {e}: unknown")
+        error.exit_code = code  # type: ignore[attr-defined]
+        raise error from e
+
+
+def start_container(
+    svc: ContainerService,
+    cid: str,
+    *,
+    attach: dict[str, bool] | None,
+    console_size: tuple[int, int] | None,
+) -> socket.socket | None:
+    from ketch.engine._spec import build_spec
+    from ketch.engine._user import resolve_user
+
+    store = svc.store
+    cdir = store.dir(cid)
+    with store.container_lock(cid):
+        doc = svc._reconciled(store.load(cid))
+        state = doc["State"]
+        if state["Paused"]:
+            raise Conflict("cannot start a paused container, try unpause instead")
+        if state["Running"]:
+            return None
+        rootfs = svc._mount(doc)
+        try:
+            config = doc["Config"]
+            user = resolve_user(rootfs, str(config.get("User") or ""))
+            spec = build_spec(doc, user, rootfs=rootfs, container_dir=str(cdir),
+                              console_size=console_size)
+            workdir = config.get("WorkingDir")
+            if workdir:
+                from ketch.engine._rootfs import mkdir_all
+
+                mkdir_all(rootfs, workdir, user.uid, user.gid)
+            _precheck(rootfs, doc, spec["process"]["args"], spec["process"]["env"])
+            if doc["HostConfig"].get("Init"):
+                init = find_init()
+                spec["process"]["args"] = [INIT_PATH, "--", *spec["process"]["args"]]
+                spec["mounts"].append({"destination": INIT_PATH, "type": "bind", "source": init,
+                                       "options": ["bind", "ro", "nosuid", "nodev"]})
+            bundle = cdir / "bundle"
+            bundle.mkdir(exist_ok=True)
+            write_durable(bundle / "config.json", json.dumps(spec).encode())
+            if (svc.engine.runtime_root / cid).exists():  # left over from a crash
+                with contextlib.suppress(Exception):
+                    svc.runtime.delete(cid, force=True)
+            return _spawn(svc, doc, str(bundle), attach)
+        except BaseException:
+            svc._unmount(cid)
+            raise
+
+
+def _spawn(
+    svc: ContainerService, doc: dict[str, Any], bundle: str, attach: dict[str, bool] | None
+) -> socket.socket | None:
+    from ketch.engine import _attach
+    from ketch.engine._monitor import MonitorSpec, spawn_monitor
+    from ketch.engine._store import now_rfc3339
+
+    cid = doc["ID"]
+    config = doc["Config"]
+    ours: socket.socket | None = None
+    theirs: socket.socket | None = None
+    if attach is not None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        _attach.send_header(ours, stdin=bool(attach.get("stdin")),
+                            stdout=bool(attach.get("stdout")), stderr=bool(attach.get("stderr")))
+
+    def failed(message: str, code: int) -> None:
+        pass  # the starter records the failure (it holds the container lock)
+
+    spec = MonitorSpec(
+        cid=cid,
+        container_dir=str(svc.store.dir(cid)),
+        bundle=bundle,
+        runtime=svc.runtime,
+        tty=bool(config.get("Tty")),
+        open_stdin=bool(config.get("OpenStdin")),
+        stdin_once=bool(config.get("StdinOnce")),
+        log_path=doc["LogPath"],
+        finish=lambda code, error: svc.finish(cid, code, error),
+        failed=failed,
+    )
+    try:
+        report = spawn_monitor(spec, theirs)
+    finally:
+        if theirs is not None:
+            theirs.close()
+    state = doc["State"]
+    if not report.get("ok"):
+        if ours is not None:
+            ours.close()
+        svc._unmount(cid)
+        code = int(report.get("code") or 125)
+        state.update({"Error": report.get("error", ""), "ExitCode": code})
+        if doc["HostConfig"].get("AutoRemove"):
+            pass  # removed below, outside the container lock
+        svc.store.save(doc)
+        error: Exception = InvalidArgument(str(report.get("error")))
+        if code == 127:
+            from ketch.errors import NotFound
+
+            error = NotFound(str(report.get("error")))
+        error.exit_code = code  # type: ignore[attr-defined]
+        error.auto_remove = bool(doc["HostConfig"].get("AutoRemove"))  # type: ignore[attr-defined]
+        raise error
+    state.update({
+        "Status": "running", "Running": True, "Paused": False, "Restarting": False,
+        "OOMKilled": False, "Dead": False, "Pid": int(report["pid"]), "ExitCode": 0,
+        "Error": "", "StartedAt": report.get("started_at") or now_rfc3339(),
+        "FinishedAt": "0001-01-01T00:00:00Z",
+    })
+    doc["Monitor"] = {"Pid": report["monitor_pid"], "StartTime": report["monitor_start"]}
+    svc.store.save(doc)
+    return ours

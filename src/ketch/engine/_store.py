@@ -1,0 +1,123 @@
+"""Container records on disk: ``<root>/containers/<id>/config.v2.json``, names, locks.
+
+A record is docker's container document (``ID``, ``Name``, ``Config``,
+``HostConfig``, ``State``...) plus ketch's own keys (``Monitor``, ``Snapshot``).
+Writes are durable (temp, fsync, rename); the store lock serialises creation,
+removal and renames (name uniqueness); a per-container lock serialises state
+changes of one container.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+from ketch.engine._files import FileLock, read_json, write_json
+from ketch.errors import InvalidArgument, NotFound
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
+__all__ = ["ZERO_TIME", "ContainerStore", "now_rfc3339"]
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+RECORD = "config.v2.json"
+
+
+def now_rfc3339() -> str:
+    """The current UTC time as RFC 3339 with nanoseconds (docker's timestamps)."""
+    ns = time.time_ns()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000)) + (
+        f".{ns % 1_000_000_000:09d}Z"
+    )
+
+
+class ContainerStore:
+    """The container directories under ``root`` (``<engine root>/containers``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def ensure(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def lock(self) -> FileLock:
+        """The store lock: held while creating, removing or renaming containers."""
+        self.ensure()
+        return FileLock(self.root / ".lock")
+
+    def container_lock(self, cid: str) -> FileLock:
+        return FileLock(self.dir(cid) / ".lock")
+
+    def dir(self, cid: str) -> Path:
+        return self.root / cid
+
+    def ids(self) -> list[str]:
+        try:
+            names = os.listdir(self.root)
+        except FileNotFoundError:
+            return []
+        return [n for n in names if len(n) == 64 and os.path.exists(self.root / n / RECORD)]
+
+    def load(self, cid: str) -> dict[str, Any]:
+        try:
+            doc: dict[str, Any] = read_json(self.root / cid / RECORD)
+        except FileNotFoundError as e:
+            raise NotFound(f"No such container: {cid}") from e
+        except ValueError as e:  # a torn write cannot happen; a hand-edited file can
+            raise InvalidArgument(f"container {cid}: corrupt record: {e}") from e
+        return doc
+
+    def save(self, doc: dict[str, Any]) -> None:
+        write_json(self.root / doc["ID"] / RECORD, doc)
+
+    def all(self) -> list[dict[str, Any]]:
+        docs = []
+        for cid in self.ids():
+            try:
+                docs.append(self.load(cid))
+            except (NotFound, InvalidArgument):
+                continue
+        return docs
+
+    def resolve(self, ref: str) -> str:
+        """The full ID for a full ID, a name (``/name`` too) or a unique ID prefix."""
+        if not ref:
+            raise NotFound("No such container: ")
+        ids = self.ids()
+        if ref in ids:
+            return ref
+        name = ref if ref.startswith("/") else f"/{ref}"
+        for cid in ids:
+            try:
+                if self.load(cid).get("Name") == name:
+                    return cid
+            except (NotFound, InvalidArgument):
+                continue
+        if all(c in "0123456789abcdef" for c in ref):
+            matches = [cid for cid in ids if cid.startswith(ref)]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise InvalidArgument(f"multiple IDs found with provided prefix: {ref}")
+        raise NotFound(f"No such container: {ref}")
+
+    def name_taken(self, name: str) -> str | None:
+        """The ID of the container called ``name`` (with the leading ``/``), if any."""
+        for doc in self.all():
+            if doc.get("Name") == name:
+                return str(doc["ID"])
+        return None
+
+    def remove_dir(self, cid: str) -> None:
+        """Remove a container's directory: rename first (atomic), then delete."""
+        src = self.dir(cid)
+        doomed = self.root / f".removing-{cid}"
+        try:
+            os.rename(src, doomed)
+        except FileNotFoundError:
+            return
+        shutil.rmtree(doomed, ignore_errors=True)

@@ -1,0 +1,540 @@
+"""``ContainerService``: the container operations both the CLI and the daemon call.
+
+Lifecycle: ``create`` (record + writable snapshot) -> ``start`` (mount, config.json,
+per-container monitor that runs the runtime) -> the monitor records the exit ->
+``remove``.  State changes of one container happen under its lock; creation,
+removal and renames under the store lock (taken first when both are needed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal as _signal
+import socket
+import time
+
+from ketch.engine._store import ZERO_TIME, ContainerStore, now_rfc3339
+from ketch.errors import (
+    AlreadyExists,
+    Conflict,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
+
+    from ketch.engine import Engine
+    from ketch.engine._logs import LogEntry
+    from ketch.engine._runtime import RuntimeClient
+
+__all__ = ["ContainerService", "parse_signal"]
+
+
+def parse_signal(value: str | int) -> int:
+    """A signal number from ``9``, ``KILL`` or ``SIGKILL``."""
+    text = str(value).strip().upper()
+    if text.isdigit():
+        number = int(text)
+        if 0 < number < 65:
+            return number
+    else:
+        name = text if text.startswith("SIG") else f"SIG{text}"
+        sig = getattr(_signal.Signals, name, None) if name in _signal.Signals.__members__ else None
+        if sig is not None:
+            return int(sig)
+    raise InvalidArgument(f"Invalid signal: {value}")
+
+
+class ContainerService:
+    """Containers of one engine root."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.store = ContainerStore(engine.root / "containers")
+        self._runtime: RuntimeClient | None = None
+
+    @property
+    def runtime(self) -> RuntimeClient:
+        if self._runtime is None:
+            from ketch.engine._runtime import RuntimeClient
+
+            self._runtime = RuntimeClient(self.engine.runtime, self.engine.runtime_root)
+        return self._runtime
+
+    # ---------------------------------------------------------------- create
+    def resolve_image(self, ref: str) -> tuple[Any, str, dict[str, Any]]:
+        """(image record, image ID, the image's ``config`` section) for ``ref``."""
+        images = self.engine.images
+        record = images.get(ref)
+        image_id = images.image_id(record)
+        cfg = images.config(record).config
+        from ketch.oci.image_spec import encode_record
+
+        image_config: dict[str, Any] = encode_record(cfg) if cfg is not None else {}
+        return record, image_id, image_config
+
+    def create(
+        self, config: dict[str, Any], host_config: dict[str, Any] | None = None,
+        name: str | None = None,
+    ) -> str:
+        """Create a container from docker's create request; returns its ID."""
+        from ketch.engine._create import check_host_config, merge_image_config, new_record
+        from ketch.engine._names import check_name, random_name
+
+        hc = check_host_config(host_config or {})
+        image_ref = str(config.get("Image") or "")
+        if not image_ref:
+            raise InvalidArgument("no image specified")
+        stored_name = check_name(name) if name else None
+        image_record, image_id, image_config = self.resolve_image(image_ref)
+        merged = merge_image_config(config, image_config)
+        top = self.engine.images.unpack(image_record)
+        store = self.store
+        with store.lock():
+            if stored_name is not None:
+                other = store.name_taken(stored_name)
+                if other is not None:
+                    raise Conflict(
+                        f'Conflict. The container name "{stored_name}" is already in use by '
+                        f'container "{other}". You have to remove (or rename) that container '
+                        "to be able to reuse that name."
+                    )
+            else:
+                for _ in range(20):
+                    stored_name = f"/{random_name()}"
+                    if store.name_taken(stored_name) is None:
+                        break
+            assert stored_name is not None
+            cid = os.urandom(32).hex()
+            cdir = store.dir(cid)
+            cdir.mkdir(mode=0o710)
+            try:
+                self.engine.snapshotter.prepare(cid, top or None)
+                record = new_record(
+                    cid, stored_name, merged, hc, image_id,
+                    {"Key": cid, "Kind": self.engine.snapshotter_kind, "Parent": top},
+                    str(cdir),
+                )
+                from ketch.engine._create import write_etc_files
+
+                write_etc_files(str(cdir), record)
+                store.save(record)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self.engine.snapshotter.remove(cid)
+                store.remove_dir(cid)
+                raise
+        return cid
+
+    # ----------------------------------------------------------------- state
+    def get(self, ref: str) -> dict[str, Any]:
+        """The record of ``ref`` (ID, name or prefix), fixed up if its monitor died."""
+        cid = self.store.resolve(ref)
+        return self._reconciled(self.store.load(cid))
+
+    def records(self, all_: bool = True) -> list[dict[str, Any]]:
+        docs = [self._reconciled(d) for d in self.store.all()]
+        if not all_:
+            docs = [d for d in docs if d["State"]["Running"]]
+        docs.sort(key=lambda d: d["Created"], reverse=True)
+        return docs
+
+    def _monitor_alive(self, doc: dict[str, Any]) -> bool:
+        from ketch.engine._monitor import process_start_time
+
+        mon = doc.get("Monitor")
+        if not mon:
+            return False
+        return bool(process_start_time(int(mon["Pid"])) == mon.get("StartTime"))
+
+    def _reconciled(self, doc: dict[str, Any]) -> dict[str, Any]:
+        state = doc["State"]
+        if not state.get("Running") or self._monitor_alive(doc):
+            return doc
+        with self.store.container_lock(doc["ID"]):
+            try:
+                doc = self.store.load(doc["ID"])
+            except NotFound:
+                return doc
+            if not doc["State"].get("Running") or self._monitor_alive(doc):
+                return doc
+            self._cleanup_runtime(doc)
+            self._set_exited(doc, 137, "container monitor died")
+            self.store.save(doc)
+        return doc
+
+    def _cleanup_runtime(self, doc: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):
+            self.runtime.delete(doc["ID"], force=True)
+        self._unmount(doc["ID"])
+
+    def _set_exited(self, doc: dict[str, Any], code: int, error: str = "") -> None:
+        state = doc["State"]
+        state.update({
+            "Status": "exited", "Running": False, "Paused": False, "Restarting": False,
+            "Pid": 0, "ExitCode": code, "Error": error, "FinishedAt": now_rfc3339(),
+        })
+        doc["Monitor"] = None
+
+    def _rootfs(self, cid: str) -> str:
+        return str(self.store.dir(cid) / "rootfs")
+
+    def _mount(self, doc: dict[str, Any]) -> str:
+        from ketch.snapshots.mount import mount_all
+
+        target = self._rootfs(doc["ID"])
+        os.makedirs(target, exist_ok=True)
+        if not os.path.ismount(target):
+            mounts = self.engine.snapshotter.mounts(doc["Snapshot"]["Key"])
+            mount_all(mounts, target)
+        return target
+
+    def _unmount(self, cid: str) -> None:
+        target = self._rootfs(cid)
+        if os.path.ismount(target):
+            from ketch.snapshots.mount import unmount_all
+
+            with contextlib.suppress(Exception):
+                unmount_all(target)
+
+    # ----------------------------------------------------------------- start
+    def start(
+        self,
+        ref: str,
+        *,
+        attach: dict[str, bool] | None = None,
+        console_size: tuple[int, int] | None = None,
+    ) -> socket.socket | None:
+        """Start ``ref``; with ``attach``, returns a socket attached before the process runs."""
+        from ketch.engine._start import start_container
+        from ketch.errors import KetchError
+
+        cid = self.store.resolve(ref)
+        try:
+            return start_container(self, cid, attach=attach, console_size=console_size)
+        except (KetchError, OSError):
+            with contextlib.suppress(Exception):
+                if self.store.load(cid)["HostConfig"].get("AutoRemove"):
+                    self.remove(cid, force=True)
+            raise
+
+    def finish(self, cid: str, code: int, error: str) -> None:
+        """Called in the monitor when the container's process has exited."""
+        self._cleanup_runtime({"ID": cid})
+        auto_remove = False
+        with self.store.container_lock(cid):
+            try:
+                doc = self.store.load(cid)
+            except NotFound:
+                return
+            self._set_exited(doc, code, error)
+            self.store.save(doc)
+            auto_remove = bool(doc["HostConfig"].get("AutoRemove"))
+        if auto_remove:
+            with contextlib.suppress(NotFound):
+                self.remove(cid, force=True)
+
+    # ------------------------------------------------------------- stop/kill
+    def _running(self, ref: str) -> dict[str, Any]:
+        doc = self.get(ref)
+        if not doc["State"]["Running"]:
+            raise Conflict(f"Container {doc['ID']} is not running")
+        return doc
+
+    def kill(self, ref: str, signal: str | int = "KILL") -> None:
+        number = parse_signal(signal)
+        doc = self._running(ref)
+        if doc["State"]["Paused"] and number != 9:
+            raise Conflict(f"Container {doc['ID']} is paused. Unpause the container before stopping or killing")
+        self.runtime.kill(doc["ID"], number)
+
+    def stop(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
+        doc = self.get(ref)
+        if not doc["State"]["Running"]:
+            return  # docker: stopping a stopped container succeeds
+        config = doc["Config"]
+        sig = parse_signal(signal or config.get("StopSignal") or "SIGTERM")
+        if timeout is None:
+            timeout = config.get("StopTimeout")
+        timeout = 10 if timeout is None else int(timeout)
+        cid = doc["ID"]
+        if doc["State"]["Paused"]:
+            with contextlib.suppress(Exception):
+                self.runtime.kill(cid, 9)
+            with contextlib.suppress(Exception):
+                self.runtime.resume(cid)
+        else:
+            with contextlib.suppress(Exception):
+                self.runtime.kill(cid, sig)
+        if timeout < 0 or self.wait_exit(cid, float(timeout)) is None:
+            with contextlib.suppress(Exception):
+                self.runtime.kill(cid, 9)
+            self.wait_exit(cid, 30.0)
+
+    def wait_exit(self, cid: str, timeout: float | None) -> int | None:
+        """Block until the monitor of ``cid`` has recorded the exit; the exit code, or None."""
+        from ketch.engine import _attach
+
+        try:
+            sock = _attach.connect(str(self.store.dir(cid)))
+        except OSError:
+            sock = None
+        if sock is not None:
+            with sock:
+                sock.settimeout(timeout)
+                try:
+                    _attach.send_header(sock, stdin=False, stdout=False, stderr=False)
+                    reader = _attach.FrameReader()
+                    while True:
+                        data = sock.recv(65536)
+                        if not data:
+                            break
+                        for kind, payload in reader.feed(data):
+                            if kind == _attach.EXIT:
+                                import json
+
+                                return int(json.loads(payload)["StatusCode"])
+                except TimeoutError:
+                    return None
+                except OSError:
+                    pass
+        # no monitor to ask: poll the record (the monitor may be finishing or gone)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                doc = self.get(cid)
+            except NotFound:
+                return 0
+            if not doc["State"]["Running"]:
+                return int(doc["State"]["ExitCode"])
+            if deadline is not None and time.monotonic() > deadline:
+                return None
+            time.sleep(0.05)
+
+    def wait(self, ref: str, condition: str = "not-running") -> int:
+        doc = self.get(ref)
+        if condition == "removed" or doc["State"]["Running"]:
+            code = self.wait_exit(doc["ID"], None)
+            if code is not None:
+                if condition == "removed":
+                    while os.path.exists(self.store.dir(doc["ID"])):
+                        time.sleep(0.05)
+                return code
+        return int(self.get(doc["ID"])["State"]["ExitCode"])
+
+    def restart(self, ref: str, timeout: int | None = None) -> None:
+        doc = self.get(ref)
+        self.stop(doc["ID"], timeout)
+        self.start(doc["ID"])
+
+    def pause(self, ref: str) -> None:
+        doc = self._running(ref)
+        cid = doc["ID"]
+        with self.store.container_lock(cid):
+            doc = self.store.load(cid)
+            if doc["State"]["Paused"]:
+                raise Conflict(f"Container {cid} is already paused")
+            self.runtime.pause(cid)
+            doc["State"].update({"Paused": True, "Status": "paused"})
+            self.store.save(doc)
+
+    def unpause(self, ref: str) -> None:
+        doc = self.get(ref)
+        cid = doc["ID"]
+        with self.store.container_lock(cid):
+            doc = self.store.load(cid)
+            if not doc["State"]["Paused"]:
+                raise Conflict(f"Container {cid} is not paused")
+            self.runtime.resume(cid)
+            doc["State"].update({"Paused": False, "Status": "running"})
+            self.store.save(doc)
+
+    # ---------------------------------------------------------------- remove
+    def remove(self, ref: str, *, force: bool = False, volumes: bool = False) -> str:
+        doc = self.get(ref)
+        cid = doc["ID"]
+        if doc["State"]["Running"]:
+            if not force:
+                state = "paused" if doc["State"]["Paused"] else "running"
+                raise Conflict(
+                    f"cannot remove container \"{doc['Name']}\": container is {state}: "
+                    "stop the container before removing or force remove"
+                )
+            with contextlib.suppress(Exception):
+                self.runtime.kill(cid, 9)
+            if doc["State"]["Paused"]:
+                with contextlib.suppress(Exception):
+                    self.runtime.resume(cid)
+            self.wait_exit(cid, 30.0)
+        with self.store.lock(), self.store.container_lock(cid):
+            try:
+                doc = self.store.load(cid)
+            except NotFound:
+                return str(cid)
+            if doc["State"]["Running"] and self._monitor_alive(doc):
+                raise Conflict(f"cannot remove container \"{doc['Name']}\": container is running")
+            self._cleanup_runtime(doc)
+            with contextlib.suppress(NotFound):
+                self.engine.snapshotter.remove(doc["Snapshot"]["Key"])
+            self.store.remove_dir(cid)
+        return str(cid)
+
+    def rename(self, ref: str, new_name: str) -> None:
+        from ketch.engine._names import check_name
+
+        stored = check_name(new_name)
+        with self.store.lock():
+            doc = self.get(ref)
+            if doc["Name"] == stored:
+                raise InvalidArgument("Renaming a container with the same name as its current name")
+            other = self.store.name_taken(stored)
+            if other is not None:
+                raise Conflict(
+                    f'Conflict. The container name "{stored}" is already in use by container '
+                    f'"{other}". You have to remove (or rename) that container to be able to '
+                    "reuse that name."
+                )
+            with self.store.container_lock(doc["ID"]):
+                doc = self.store.load(doc["ID"])
+                doc["Name"] = stored
+                self.store.save(doc)
+
+    def prune(self) -> tuple[list[str], int]:
+        """Remove every stopped container; (removed IDs, bytes reclaimed)."""
+        removed, space = [], 0
+        for doc in self.records(all_=True):
+            if doc["State"]["Running"]:
+                continue
+            with contextlib.suppress(Exception):
+                space += int(self.size(doc["ID"])[0])
+            with contextlib.suppress(NotFound, Conflict):
+                removed.append(self.remove(doc["ID"]))
+        return removed, space
+
+    def size(self, ref: str) -> tuple[int, int]:
+        """(SizeRw, SizeRootFs) in bytes."""
+        doc = self.get(ref)
+        snap = self.engine.snapshotter
+        rw = 0
+        with contextlib.suppress(Exception):
+            usage = snap.usage(doc["Snapshot"]["Key"])
+            rw = int(getattr(usage, "size", usage if isinstance(usage, int) else 0))
+        total = rw
+        with contextlib.suppress(Exception):
+            record = self.engine.images.get(doc["Image"])
+            total += int(self.engine.images.size(record))
+        return rw, total
+
+    # ------------------------------------------------------------------ exec
+    def exec_argv(
+        self,
+        ref: str,
+        cmd: list[str],
+        *,
+        env: list[str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+        tty: bool = False,
+        detach: bool = False,
+        privileged: bool = False,
+        console_size: tuple[int, int] | None = None,
+    ) -> list[str]:
+        """The runtime command line that runs ``cmd`` in the running container ``ref``."""
+        import json
+
+        from ketch.engine._files import write_durable
+        from ketch.engine._rootfs import find_executable
+        from ketch.engine._spec import process_spec
+        from ketch.engine._user import resolve_user
+
+        if not cmd:
+            raise InvalidArgument("exec: no command specified")
+        doc = self.get(ref)
+        self.require_state(doc, running=True)
+        rootfs = self._rootfs(doc["ID"])
+        config = doc["Config"]
+        exec_user = resolve_user(rootfs, user if user is not None else str(config.get("User") or ""))
+        environ = list(config.get("Env") or ()) + list(env or ())
+        record = doc
+        if privileged:
+            record = dict(doc, HostConfig=dict(doc["HostConfig"], Privileged=True))
+        proc = process_spec(record, list(cmd), exec_user, env=environ, cwd=workdir or None,
+                            terminal=tty, console_size=console_size)
+        try:
+            find_executable(rootfs, cmd[0], proc["env"], proc["cwd"])
+        except (NotFound, PermissionError, Exception) as e:
+            from ketch.errors import KetchError
+
+            if not isinstance(e, KetchError):
+                raise
+            message = f"OCI runtime exec failed: exec failed: unable to start container process: {e}: unknown"
+            error = type(e)(message)
+            error.exit_code = 127 if isinstance(e, NotFound) else 126  # type: ignore[attr-defined]
+            raise error from e
+        cdir = self.store.dir(doc["ID"])
+        path = cdir / f"exec-{os.urandom(8).hex()}.json"
+        write_durable(path, json.dumps(proc).encode(), 0o600)
+        argv = self.runtime.argv("exec", "--process", str(path))
+        if tty:
+            argv.append("--tty")
+        if detach:
+            argv.append("--detach")
+        argv.append(doc["ID"])
+        return argv
+
+    # --------------------------------------------------------------- queries
+    def inspect(self, ref: str, size: bool = False) -> dict[str, Any]:
+        """docker's ContainerInspect document."""
+        from ketch.engine._inspect import inspect_document
+
+        doc = self.get(ref)
+        dirs: dict[str, str] = {}
+        with contextlib.suppress(Exception):
+            snap = self.engine.snapshotter
+            key = doc["Snapshot"]["Key"]
+            dirs["LowerDir"] = ":".join(str(p) for p in snap.lower_dirs(key))
+            dirs["UpperDir"] = str(snap.upper_dir(key))
+            dirs["MergedDir"] = self._rootfs(doc["ID"])
+        return inspect_document(
+            doc, snapshot_dirs=dirs, size=self.size(doc["ID"]) if size else None
+        )
+
+    def summaries(self, all_: bool = False) -> list[dict[str, Any]]:
+        """docker's ContainerSummary list (``ps``), newest first."""
+        from ketch.engine._inspect import summary
+
+        return [summary(d, str(d["Config"].get("Image") or d["Image"])) for d in self.records(all_)]
+
+    def logs(self, ref: str, **options: Any) -> Iterator[LogEntry]:
+        """Log entries (``follow``, ``tail``, ``since``, ``until`` as in ``read_log``)."""
+        from ketch.engine._logs import read_log
+
+        doc = self.get(ref)
+        cid = doc["ID"]
+
+        def running() -> bool:
+            try:
+                return bool(self.get(cid)["State"]["Running"])
+            except NotFound:
+                return False
+
+        return read_log(doc["LogPath"], running=running, **options)
+
+    # ------------------------------------------------------------------ misc
+    def check_exists(self, ref: str) -> str:
+        return self.store.resolve(ref)
+
+    def require_state(self, doc: dict[str, Any], *, running: bool) -> None:
+        if running and not doc["State"]["Running"]:
+            raise Conflict(f"Container {doc['ID']} is not running")
+        if running and doc["State"]["Paused"]:
+            raise Conflict(f"Container {doc['ID']} is paused, unpause the container before exec")
+
+
+_ = (AlreadyExists, FailedPrecondition, ZERO_TIME)
+
