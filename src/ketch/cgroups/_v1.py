@@ -77,10 +77,11 @@ class V1Manager(CgroupManager):
         raise FailedPrecondition(f"cgroup: {path} did not thaw")
 
     def frozen(self) -> bool:
+        """Whether the freezer reports FROZEN (False when the cgroup is gone)."""
         path = self._freezer()
         if path is None:
             return _v2_frozen(self._dirs.get(""))
-        return _files.read(path, "freezer.state").strip() == "FROZEN"
+        return (_files.read_optional(path, "freezer.state") or "").strip() == "FROZEN"
 
     # -- stats -----------------------------------------------------------------------------
 
