@@ -1,10 +1,12 @@
 """mount(2), umount2(2), mount_setattr(2) and their flag constants."""
 
 import ctypes
+import os
 
 from ketch.linux._libc import check, libc
 
 __all__ = [
+    "AT_EMPTY_PATH",
     "AT_RECURSIVE",
     "MNT_DETACH",
     "MOUNT_ATTR_IDMAP",
@@ -43,6 +45,7 @@ __all__ = [
     "MS_SYNCHRONOUS",
     "MS_UNBINDABLE",
     "OPEN_TREE_CLONE",
+    "fsmount_new",
     "mount",
     "mount_setattr",
     "move_mount",
@@ -87,7 +90,7 @@ MOUNT_ATTR_NODIRATIME = 0x80
 MOUNT_ATTR_IDMAP = 0x100000
 MOUNT_ATTR_NOSYMFOLLOW = 0x200000
 AT_RECURSIVE = 0x8000
-_AT_EMPTY_PATH = 0x1000
+AT_EMPTY_PATH = 0x1000
 _AT_FDCWD = -100
 # open_tree(2), move_mount(2)
 OPEN_TREE_CLONE = 0x1
@@ -97,6 +100,13 @@ MOVE_MOUNT_T_EMPTY_PATH = 0x40
 # one number on every architecture but alpha
 _SYS_OPEN_TREE = 428
 _SYS_MOVE_MOUNT = 429
+_SYS_FSOPEN = 430
+_SYS_FSCONFIG = 431
+_SYS_FSMOUNT = 432
+_FSCONFIG_SET_STRING = 1
+_FSCONFIG_CMD_CREATE = 6
+_FSOPEN_CLOEXEC = 0x1
+_FSMOUNT_CLOEXEC = 0x1
 _SYS_MOUNT_SETATTR = 442
 
 
@@ -143,7 +153,7 @@ def mount_setattr(
 ) -> None:
     """mount_setattr(2) on the mount ``fd`` refers to (``AT_EMPTY_PATH``)."""
     attr = _MountAttr(attr_set, attr_clr, propagation, userns_fd)
-    flags = _AT_EMPTY_PATH | (AT_RECURSIVE if recursive else 0)
+    flags = AT_EMPTY_PATH | (AT_RECURSIVE if recursive else 0)
     check(
         libc().syscall(
             ctypes.c_long(_SYS_MOUNT_SETATTR),
@@ -187,3 +197,55 @@ def move_mount(from_fd: int, to_fd: int, *, what: str = "") -> None:
         "move_mount",
         what or None,
     )
+
+
+def fsmount_new(fstype: str, options: dict[str, str], attrs: int = 0) -> int:
+    """A detached mount of a new ``fstype`` filesystem (fsopen, fsconfig, fsmount) with
+    string ``options`` and ``MOUNT_ATTR_*`` ``attrs``; attach it with ``move_mount``."""
+    fs_fd = check(
+        libc().syscall(
+            ctypes.c_long(_SYS_FSOPEN),
+            ctypes.c_char_p(fstype.encode()),
+            ctypes.c_uint(_FSOPEN_CLOEXEC),
+        ),
+        "fsopen",
+        fstype,
+    )
+    try:
+        for key, value in options.items():
+            check(
+                libc().syscall(
+                    ctypes.c_long(_SYS_FSCONFIG),
+                    ctypes.c_long(fs_fd),
+                    ctypes.c_uint(_FSCONFIG_SET_STRING),
+                    ctypes.c_char_p(key.encode()),
+                    ctypes.c_char_p(value.encode()),
+                    ctypes.c_int(0),
+                ),
+                "fsconfig",
+                f"{fstype} {key}={value}",
+            )
+        check(
+            libc().syscall(
+                ctypes.c_long(_SYS_FSCONFIG),
+                ctypes.c_long(fs_fd),
+                ctypes.c_uint(_FSCONFIG_CMD_CREATE),
+                None,
+                None,
+                ctypes.c_int(0),
+            ),
+            "fsconfig",
+            fstype,
+        )
+        return check(
+            libc().syscall(
+                ctypes.c_long(_SYS_FSMOUNT),
+                ctypes.c_long(fs_fd),
+                ctypes.c_uint(_FSMOUNT_CLOEXEC),
+                ctypes.c_uint(attrs),
+            ),
+            "fsmount",
+            fstype,
+        )
+    finally:
+        os.close(fs_fd)

@@ -18,12 +18,13 @@ from ketch.oci.runtime_spec import Config
 from ketch.runtime._devices import create_console_placeholder, create_dev_links, create_devices
 from ketch.runtime._mountopts import parse_mount_options, propagation_flags
 from ketch.runtime._rootfs_mounts import destination_is, is_bind, mount_entry
-from ketch.runtime._rootfs_path import ensure_in_root, open_in_root, real_relpath
-from ketch.runtime._rootfs_remount import current_flags, remount
+from ketch.runtime._rootfs_path import ensure_in_root, open_in_root
 
 __all__ = ["console_bind", "enter_rootfs", "mount_rootfs"]
 
-_RO_PATH_FLAGS = m.MS_RDONLY | m.MS_NOSUID | m.MS_NODEV | m.MS_NOEXEC
+_RO_PATH_ATTRS = (
+    m.MOUNT_ATTR_RDONLY | m.MOUNT_ATTR_NOSUID | m.MOUNT_ATTR_NODEV | m.MOUNT_ATTR_NOEXEC
+)
 
 
 def mount_rootfs(config: Config, bundle: str) -> str:
@@ -124,20 +125,16 @@ def enter_rootfs(config: Config, rootfs: str, *, no_pivot: bool = False) -> None
                 _readonly_path(root_fd, path, f"linux.readonlyPaths[{i}]")
             for i, path in enumerate(linux.masked_paths):
                 _mask_path(root_fd, path, f"linux.maskedPaths[{i}]")
+        if config.root is not None and config.root.readonly:
+            try:
+                m.mount_setattr(root_fd, m.MOUNT_ATTR_RDONLY, what="/")
+            except OSError as e:
+                raise PermissionDenied(
+                    f"root.readonly: cannot make / read-only: {e.strerror}"
+                ) from e
     finally:
         os.close(root_fd)
-    if config.root is not None and config.root.readonly:
-        try:
-            remount("/", m.MS_RDONLY | _current_nonro_flags("/"))
-        except OSError as e:
-            raise PermissionDenied(
-                f"root.readonly: cannot remount / read-only: {e.strerror}"
-            ) from e
     os.chdir("/")
-
-
-def _current_nonro_flags(path: str) -> int:
-    return current_flags(path) & ~m.MS_RDONLY
 
 
 def _open_existing(root_fd: int, path: str, what: str) -> int | None:
@@ -152,17 +149,21 @@ def _open_existing(root_fd: int, path: str, what: str) -> int | None:
 
 
 def _readonly_path(root_fd: int, path: str, what: str) -> None:
+    """A read-only, nosuid, nodev, noexec recursive bind of ``path`` on itself.
+
+    Done on a detached clone (open_tree, mount_setattr, move_mount): no path and
+    no /proc is needed after the pivot, and the flags the kernel locks stay as they are.
+    """
     fd = _open_existing(root_fd, path, what)
     if fd is None:
         return
     try:
-        real = real_relpath(root_fd, fd)
-        m.mount(fs.fd_path(fd), fs.fd_path(fd), None, m.MS_BIND | m.MS_REC)
-        top = open_in_root(root_fd, real, no_symlinks=True)
+        clone = m.open_tree("", m.OPEN_TREE_CLONE | m.AT_RECURSIVE | m.AT_EMPTY_PATH, dir_fd=fd)
         try:
-            remount(fs.fd_path(top), _RO_PATH_FLAGS)
+            m.mount_setattr(clone, _RO_PATH_ATTRS, recursive=True, what=path)
+            m.move_mount(clone, fd, what=path)
         finally:
-            os.close(top)
+            os.close(clone)
     except OSError as e:
         raise PermissionDenied(f"{what} {path}: cannot make it read-only: {e.strerror}") from e
     finally:
@@ -170,23 +171,23 @@ def _readonly_path(root_fd: int, path: str, what: str) -> None:
 
 
 def _mask_path(root_fd: int, path: str, what: str) -> None:
+    """/dev/null bound over a file, an empty read-only tmpfs over a directory."""
     fd = _open_existing(root_fd, path, what)
     if fd is None:
         return
     try:
         if stat.S_ISDIR(os.fstat(fd).st_mode):
-            m.mount(
-                "tmpfs",
-                fs.fd_path(fd),
-                "tmpfs",
-                m.MS_RDONLY | m.MS_NOSUID | m.MS_NODEV | m.MS_NOEXEC,
-            )
-            return
-        null = _dev_null(root_fd)
+            mnt = m.fsmount_new("tmpfs", {"size": "4k", "mode": "0555"}, _RO_PATH_ATTRS)
+        else:
+            null = _dev_null(root_fd)
+            try:
+                mnt = m.open_tree("", m.OPEN_TREE_CLONE | m.AT_EMPTY_PATH, dir_fd=null)
+            finally:
+                os.close(null)
         try:
-            m.mount(fs.fd_path(null), fs.fd_path(fd), None, m.MS_BIND)
+            m.move_mount(mnt, fd, what=path)
         finally:
-            os.close(null)
+            os.close(mnt)
     except OSError as e:
         raise PermissionDenied(f"{what} {path}: cannot mask it: {e.strerror}") from e
     finally:
@@ -211,14 +212,20 @@ def _dev_null(root_fd: int) -> int:
 def console_bind(rootfs: str | None, pty_slave: str | int) -> None:
     """Bind the pty slave (a path or an open fd) onto /dev/console of ``rootfs``
     (before ``enter_rootfs``) or of the current root (``None``, after it)."""
-    source = fs.fd_path(pty_slave) if isinstance(pty_slave, int) else pty_slave
     root_fd = os.open(rootfs or "/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         fd = ensure_in_root(
             root_fd, "/dev/console", directory=False, what="/dev/console", file_mode=0o600
         )
         try:
-            m.mount(source, fs.fd_path(fd), None, m.MS_BIND)
+            if isinstance(pty_slave, int):
+                clone = m.open_tree("", m.OPEN_TREE_CLONE | m.AT_EMPTY_PATH, dir_fd=pty_slave)
+            else:
+                clone = m.open_tree(pty_slave, m.OPEN_TREE_CLONE)
+            try:
+                m.move_mount(clone, fd, what="/dev/console")
+            finally:
+                os.close(clone)
         except OSError as e:
             raise PermissionDenied(f"/dev/console: cannot bind the console: {e.strerror}") from e
         finally:

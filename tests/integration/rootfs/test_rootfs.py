@@ -575,3 +575,28 @@ def test_idmap_without_mappings_is_named(make_bundle: MakeBundle, tmp_path: Path
     out = in_container(lambda: mount_rootfs(config, str(bundle)))
     assert out.error is not None and out.leaks == []
     assert out.error["type"] == "InvalidArgument" and "mounts[7]" in out.error["message"]
+
+
+def test_masks_and_console_without_proc(make_bundle: MakeBundle) -> None:
+    """After the pivot nothing relies on the container's /proc (open_tree/move_mount by fd)."""
+
+    def patch(c: dict[str, Any], _: Path) -> None:
+        c["mounts"] = [x for x in c["mounts"] if x["type"] != "proc"]
+        c["linux"]["readonlyPaths"].append("/etc")
+        c["process"]["terminal"] = True
+
+    bundle, config = make_bundle(patch)
+
+    def body() -> dict[str, Any]:
+        _enter(bundle, config)
+        _master, slave = pty.openpty()  # from the container's own devpts, as the init does
+        console_bind(None, slave)
+        return {
+            "proc": os.listdir("/proc"),
+            "firmware": os.listdir("/sys/firmware"),
+            "etc": _errno_of(lambda: _write("/etc/passwd")),
+            "console": os.stat("/dev/console").st_rdev == os.fstat(slave).st_rdev,
+        }
+
+    r = in_container(body).ok()
+    assert r == {"proc": [], "firmware": [], "etc": 30, "console": True}
