@@ -18,6 +18,7 @@ __all__ = [
     "check_cpu_affinity",
     "check_rlimits",
     "check_scheduling",
+    "check_user",
     "cpu_list",
     "lookup_path",
     "process_environment",
@@ -48,6 +49,7 @@ _UNLIMITED_FROM = 1 << 63  # the spec's 2^64-1; setrlimit's RLIM_INFINITY is -1 
 _SET_FIELDS = ("bounding", "effective", "permitted", "inheritable", "ambient")
 _S_IFMT, _S_IFDIR = 0o170000, 0o040000
 _MAX_CPU = 8192
+_MAX_ID = (1 << 32) - 2  # (uid_t)-1 means "leave unchanged" to setresuid: never an id
 
 
 def capability_mask(names: tuple[str, ...], known: int = len(CAPABILITY_NAMES) - 1) -> int:
@@ -123,6 +125,19 @@ def check_rlimits(process: Process) -> list[tuple[int, int, int, str]]:
     return result
 
 
+def check_user(process: Process) -> None:
+    """uid, gid and additionalGids are real ids (-1 / 2^32-1 would mean "unchanged")."""
+    user = process.user
+    for field, value in (("uid", user.uid), ("gid", user.gid)):
+        if not 0 <= value <= _MAX_ID:
+            raise InvalidArgument(f"process.user.{field}: {value} is not a valid id")
+    for i, gid in enumerate(user.additional_gids):
+        if not 0 <= gid <= _MAX_ID:
+            raise InvalidArgument(f"process.user.additionalGids[{i}]: {gid} is not a valid id")
+    if user.umask is not None and not 0 <= user.umask <= 0o777:
+        raise InvalidArgument(f"process.user.umask: {user.umask:#o} is not in 0..0777")
+
+
 def check_scheduling(process: Process, linux: Linux | None) -> None:
     """oomScoreAdj, scheduler, ioPriority and linux.personality names and ranges."""
     if process.oom_score_adj is not None and not -1000 <= process.oom_score_adj <= 1000:
@@ -136,6 +151,11 @@ def check_scheduling(process: Process, linux: Linux | None) -> None:
                 raise InvalidArgument(f"process.scheduler.flags[{i}]: unknown flag {flag!r}")
         if not -20 <= sched.nice <= 19:
             raise InvalidArgument(f"process.scheduler.nice: {sched.nice} is not in -20..19")
+        if not 0 <= sched.priority <= 99:
+            raise InvalidArgument(f"process.scheduler.priority: {sched.priority} is not in 0..99")
+        for field in ("runtime", "deadline", "period"):
+            if not 0 <= getattr(sched, field) < 1 << 64:
+                raise InvalidArgument(f"process.scheduler.{field}: must be 0 to 2^64-1")
     io = process.io_priority
     if io is not None:
         if io.class_ not in IOPRIO_CLASSES:

@@ -38,6 +38,7 @@ from ketch.runtime._process_checks import (
     check_cpu_affinity,
     check_rlimits,
     check_scheduling,
+    check_user,
     lookup_path,
     process_environment,
     rlimit_value,
@@ -89,6 +90,7 @@ def validate_process(process: Process, linux: Linux | None) -> None:
     check_rlimits(process)
     check_scheduling(process, linux)
     check_cpu_affinity(process)
+    check_user(process)
     capability_sets(process.capabilities)
     if process.apparmor_profile and not (
         os.path.isdir("/sys/kernel/security/apparmor")
@@ -170,6 +172,7 @@ def prepare_process(process: Process, linux: Linux | None) -> Prepared:
     check_rlimits(process)
     check_scheduling(process, linux)
     check_cpu_affinity(process)
+    check_user(process)
     capability_sets(process.capabilities)
     last_cap()  # libc is loaded now, from the host
     filt = listener = None
@@ -343,6 +346,7 @@ def apply_process(process: Process, linux: Linux | None) -> None:
     _drop_bounding(capability_sets(process.capabilities, known)["bounding"], known)
     umask = process.user.umask
     os.umask(DEFAULT_UMASK if umask is None else umask & 0o777)
+    check_user(process)
     _set_user(process)
     if not cwd_done and not _chdir(process.cwd):
         raise PermissionDenied(f"process.cwd: {process.cwd}: permission denied for the user")

@@ -165,3 +165,22 @@ def test_cpu_lists() -> None:
     assert check_cpu_affinity(p) == {"initial": {0}, "final": {1, 2}}
     with pytest.raises(InvalidArgument, match=r"execCPUAffinity\.later: unknown stage"):
         check_cpu_affinity(Process(cwd="/", exec_cpu_affinity={"later": "0"}))
+
+
+@pytest.mark.parametrize(
+    ("user", "message"),
+    [
+        ({"uid": -1}, r"process\.user\.uid: -1 is not a valid id"),
+        ({"gid": 2**32 - 1}, r"process\.user\.gid: 4294967295"),  # (gid_t)-1: "unchanged"
+        ({"additional_gids": (5, -1)}, r"additionalGids\[1\]"),
+        ({"umask": 0o1000}, r"process\.user\.umask"),
+    ],
+)
+def test_ids_that_would_mean_unchanged_are_refused(user: dict[str, object], message: str) -> None:
+    from ketch.oci.runtime_spec import User
+    from ketch.runtime._process_checks import check_user
+
+    with pytest.raises(InvalidArgument, match=message):
+        check_user(Process(cwd="/", user=User(**user)))  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match=message):
+        validate_process(Process(cwd="/", args=("sh",), user=User(**user)), None)  # type: ignore[arg-type]
