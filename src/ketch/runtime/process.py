@@ -17,6 +17,7 @@ static trampoline run from a sealed memfd (``_trampoline``), so a container neve
 reaches the host's Python through ``/proc/self/exe`` (CVE-2019-5736).
 """
 
+import _signal  # type: ignore[import-not-found]  # signal's C half: no enum import
 import os
 import resource
 
@@ -67,6 +68,7 @@ DEFAULT_UMASK = 0o022
 _CAP_SYS_ADMIN = 21
 _PASSWD_MAX = 1 << 20
 _EPERM, _EACCES, _EINVAL, _EOPNOTSUPP = 1, 13, 22, 95
+_SIGKILL, _SIGSTOP = 9, 19
 
 
 def make_nondumpable() -> None:
@@ -391,6 +393,18 @@ def _set_capabilities(sets: dict[str, int]) -> None:
             prctl.cap_ambient_raise(cap)
 
 
+def _default_signals() -> None:
+    """Ignored signals stay ignored across execve: undo Python's (SIGPIPE, SIGXFSZ) and any other."""
+    for signum in range(1, _signal.NSIG):
+        if signum in (_SIGKILL, _SIGSTOP):
+            continue
+        try:
+            if _signal.getsignal(signum) == _signal.SIG_IGN:
+                _signal.signal(signum, _signal.SIG_DFL)
+        except (OSError, ValueError):
+            continue  # a signal number glibc reserves
+
+
 def exec_process(
     prepared: Prepared,
     executable: str,
@@ -425,6 +439,7 @@ def exec_process(
         except OSError:
             pass  # not open: nothing to pass on
     cloexec_from(3 + preserve_fds)
+    _default_signals()
     fd = sealed_memfd("ketch-trampoline", prepared.trampoline, executable=True)  # close-on-exec
     run = PreparedExec(fd, argv, envp, prepared.machine)
 

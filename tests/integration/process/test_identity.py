@@ -25,7 +25,7 @@ CAPS = tuple(DEFAULT_CAPS)
 # SETUID 7, SETPCAP 8, NET_BIND_SERVICE 10, NET_RAW 13, SYS_CHROOT 18, MKNOD 27,
 # AUDIT_WRITE 29, SETFCAP 31
 DEFAULT_MASK = "00000000a80425fb"
-STATUS = "grep -E '^(Cap|NoNewPrivs|Seccomp:)' /proc/self/status"
+STATUS = "grep -E '^(Cap|NoNewPrivs|Seccomp:|SigIgn)' /proc/self/status"
 
 
 def status(out: str) -> dict[str, str]:
@@ -80,6 +80,7 @@ def test_root_user_gets_bounding_set(rootfs: Path) -> None:
     assert st["CapBnd"] == st["CapEff"] == st["CapPrm"] == DEFAULT_MASK
     assert st["CapInh"] == st["CapAmb"] == "0000000000000000"
     assert st["NoNewPrivs"] == "0"
+    assert st["SigIgn"] == "0000000000000000"  # Python's SIG_IGN for SIGPIPE/SIGXFSZ undone
     assert "\n0\n0022\n" in out  # default umask as runc
 
 
