@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 __all__ = ["check_resources"]
 
 R = "linux.resources"
+_CORE_LIMITS = ("cgroup.max.depth", "cgroup.max.descendants")
 _UNITS = ("KB", "MB", "GB", "TB", "PB")
 
 
@@ -53,6 +54,9 @@ def check_resources(r: "LinuxResources") -> "list[Rule]":
     for key, value in (r.unified or {}).items():
         if key.startswith(".") or "/" in key or "\0" in key or "." not in key:
             raise InvalidArgument(f"{R}.unified: {key!r} is not a cgroup file name")
+        if key.startswith("cgroup.") and key not in _CORE_LIMITS:
+            # cgroup.procs, .kill, .freeze, .subtree_control...: membership and state, not limits
+            raise InvalidArgument(f"{R}.unified: {key!r} is not a resource limit")
         if "\0" in value:
             raise InvalidArgument(f"{R}.unified.{key}: contains a NUL")
     return rules

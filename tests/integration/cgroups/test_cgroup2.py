@@ -90,3 +90,12 @@ def test_bad_rule_attaches_nothing(v2):
     with pytest.raises(InvalidArgument, match="access"):
         v2.set(LinuxResources(devices=(DeviceRule(allow=True, type="c", access="x"),)))
     assert attached(v2) == []
+
+
+def test_verifier_refusal_is_explained():
+    from ketch.cgroups._devicefilter import encode
+
+    bad = encode([(0xB7, 0, 0, 0, 1)])  # r0 = 1 with no exit: the verifier refuses it
+    with pytest.raises(OSError) as info:
+        bpf.prog_load(bpf.BPF_PROG_TYPE_CGROUP_DEVICE, bad)
+    assert "verifier" in str(info.value)

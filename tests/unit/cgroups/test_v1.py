@@ -261,3 +261,26 @@ def test_cpuset_stats_and_lists(tree):
     assert stats.cpuset.cpus == (0, 1) and stats.cpuset.sched_load_balance == 1
     data = stats_to_json(stats)["cpuset"]
     assert data["cpus"] == [0, 1] and "mems" not in data and data["sched_load_balance"] == 1
+
+
+def test_hybrid_without_v1_devices_uses_the_ebpf_filter(tree, monkeypatch):
+    from ketch.cgroups import _v2_set
+
+    seen = []
+    monkeypatch.setattr(_v2_set, "attach_device_filter", lambda path, rules: seen.append(path))
+    manager(tree, skip=("devices",)).set(LinuxResources(devices=(DeviceRule(allow=True),)))
+    assert seen == [f"{tree}/unified/ketch/c1"]
+
+
+def test_write_errors_name_file_and_value(tmp_path):
+    import errno
+
+    from ketch.errors import NotFound, PermissionDenied
+
+    err = _files.write_error(f"{tmp_path}/gone/memory.max", "5", OSError(errno.ENOENT, "x"))
+    assert isinstance(err, NotFound) and "does not exist" in str(err)
+    err = _files.write_error(f"{tmp_path}/memory.max", "5", OSError(errno.EACCES, "x"))
+    assert isinstance(err, PermissionDenied) and f"'5' to {tmp_path}/memory.max" in str(err)
+    assert isinstance(
+        _files.write_error(f"{tmp_path}/f", "x", OSError(errno.EINVAL, "x")), InvalidArgument
+    )

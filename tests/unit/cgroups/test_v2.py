@@ -109,6 +109,12 @@ def test_v2_refusals(tree):
     for key in ("../memory.max", "cgroup", ".hidden.x"):
         with pytest.raises(InvalidArgument, match="not a cgroup file name"):
             cg.set(LinuxResources(unified={key: "1"}))
+    for key in ("cgroup.procs", "cgroup.kill", "cgroup.subtree_control"):
+        with pytest.raises(InvalidArgument, match="not a resource limit"):
+            cg.set(LinuxResources(unified={key: "1"}))
+    (tree / "ketch/c1/cgroup.max.depth").write_text("max\n")
+    cg.set(LinuxResources(unified={"cgroup.max.depth": "2"}))
+    assert read(tree, "cgroup.max.depth") == "2"
     (tree / "ketch/c1/memory.swap.max").unlink()
     with pytest.raises(NotImplementedByHost, match="swap accounting"):
         cg.set(LinuxResources(memory=Memory(limit=100, swap=200)))
