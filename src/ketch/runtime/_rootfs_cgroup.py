@@ -1,7 +1,7 @@
 """The ``cgroup`` mount type: the container's view of /sys/fs/cgroup.
 
 With a cgroup namespace the filesystems are mounted afresh: the kernel roots
-each at the namespace's cgroup.  Without one, the directory of this process
+each at the namespace's cgroup (a hierarchy the kernel refuses is left out).  Without one, the directory of this process
 in each hierarchy is bind-mounted, so the container still sees only its own
 subtree.  A cgroup2-only host gets one cgroup2 mount; a v1 or hybrid host gets
 a tmpfs holding one mount per hierarchy (``cpu,cpuacct`` also gets ``cpu`` and
@@ -123,9 +123,12 @@ def _mount_hierarchy(
                 m.mount("cgroup2", target, "cgroup2", flags)
             else:
                 m.mount("cgroup", target, "cgroup", flags, key)
-            return
         except PermissionError:
-            pass  # e.g. a user namespace that may not mount v1: bind our subtree below
+            # e.g. a user namespace that may not mount this hierarchy.  Leave it out: our
+            # paths in /proc/self/cgroup are namespace-relative ("/"), so a bind would
+            # show the host's whole hierarchy.
+            pass
+        return
     rel = own[key]
     root = mi.root.rstrip("/")
     if root and (rel == root or rel.startswith(root + "/")):
