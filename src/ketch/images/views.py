@@ -24,6 +24,7 @@ __all__ = [
     "image_rows",
     "inspect_image",
     "parse_time",
+    "parse_time_or_none",
     "repo_digests",
     "repo_tags",
 ]
@@ -32,13 +33,13 @@ _UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
 _TIME_RE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)")
 
 
-def human_size(size: float) -> str:
-    """Docker's ``units.HumanSize``: decimal units, 4 significant digits (``1.24MB``)."""
+def human_size(size: float, precision: int = 3) -> str:
+    """Docker's ``units.HumanSizeWithPrecision``: decimal units (``1.24MB``)."""
     i = 0
     while size >= 1000 and i < len(_UNITS) - 1:
         size /= 1000
         i += 1
-    return f"{size:.4g}{_UNITS[i]}"
+    return f"{size:.{precision}g}{_UNITS[i]}"
 
 
 def human_duration(seconds: float) -> str:
@@ -71,11 +72,16 @@ def human_duration(seconds: float) -> str:
 
 def parse_time(text: str | None) -> float:
     """Epoch seconds of an RFC 3339 time (0 when absent or unparsable)."""
+    return parse_time_or_none(text) or 0.0
+
+
+def parse_time_or_none(text: str | None) -> float | None:
+    """Epoch seconds of an RFC 3339 time, None when absent or unparsable."""
     if not text:
-        return 0.0
+        return None
     m = _TIME_RE.fullmatch(text.strip())
     if m is None:
-        return 0.0
+        return None
     base = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S"))
     fraction = float(f"0.{m.group(2)}") if m.group(2) else 0.0
     zone = m.group(3)
@@ -139,12 +145,15 @@ def image_rows(images: ImageStore, *, now: float | None = None) -> list[dict[str
     for image_id, records in _group(images).items():
         primary = sorted(records, key=lambda r: (r.is_dangling, r.name))[0]
         config = _config_or_none(images, primary)
-        created = parse_time(config.created if config else None)
+        created_or_none = parse_time_or_none(config.created if config else None)
+        created = created_or_none or 0.0
         labels = dict((config.config.labels or {}) if config and config.config else {})
         base = {
             "ID": image_id,
             "Created": created,
-            "CreatedSince": f"{human_duration(now - created)} ago" if created else "N/A",
+            "CreatedSince": "N/A"
+            if created_or_none is None
+            else f"{human_duration(now - created)} ago",
             "CreatedAt": created_at(created),
             "Size": images.size(primary),
             "Labels": labels,
@@ -307,12 +316,15 @@ def history_rows(
             if layer_index < len(layer_sizes):
                 size = layer_sizes[layer_index]
             layer_index += 1
-        created = parse_time(entry.created)
+        created_or_none = parse_time_or_none(entry.created)
+        created = created_or_none or 0.0
         rows.append(
             {
                 "ID": "<missing>",
                 "Created": created,
-                "CreatedSince": f"{human_duration(now - created)} ago" if created else "N/A",
+                "CreatedSince": "N/A"
+                if created_or_none is None
+                else f"{human_duration(now - created)} ago",
                 "CreatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created)),
                 "CreatedBy": entry.created_by or "",
                 "Size": size,
