@@ -84,8 +84,7 @@ def _read_small(path: str, limit: int = 4096) -> str:
         return ""
 
 
-def validate_process(process: Process, linux: Linux | None) -> None:
-    """Checks before any fork: names, ranges, AppArmor/SELinux on the host, the seccomp rules."""
+def _check(process: Process, linux: Linux | None) -> None:
     if not process.args or not process.args[0]:
         raise InvalidArgument("process.args: must name a program")
     process_environment(process)
@@ -94,6 +93,11 @@ def validate_process(process: Process, linux: Linux | None) -> None:
     check_cpu_affinity(process)
     check_user(process)
     capability_sets(process.capabilities)
+
+
+def validate_process(process: Process, linux: Linux | None) -> None:
+    """Checks before any fork: names, ranges, AppArmor/SELinux on the host, the seccomp rules."""
+    _check(process, linux)
     if process.apparmor_profile and not (
         os.path.isdir("/sys/kernel/security/apparmor")
         or _read_small("/sys/module/apparmor/parameters/enabled").startswith("Y")
@@ -155,8 +159,11 @@ def _write_attr(paths: tuple[str, ...], data: str, where: str, lsm: str) -> None
 
 def _set_oom_score_adj(value: int) -> None:
     try:
-        with open("/proc/self/oom_score_adj", "w") as f:
-            f.write(str(value))
+        fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, str(value).encode())
+        finally:
+            os.close(fd)
     except PermissionError as e:
         raise PermissionDenied(
             f"process.oomScoreAdj: cannot set {value} (lowering it needs CAP_SYS_RESOURCE)"
@@ -168,14 +175,7 @@ def _set_oom_score_adj(value: int) -> None:
 def prepare_process(process: Process, linux: Linux | None) -> Prepared:
     """In the child before it enters the rootfs: check, load libseccomp and build the
     filter, connect to the seccomp agent, set oomScoreAdj and the LSM exec labels."""
-    if not process.args or not process.args[0]:
-        raise InvalidArgument("process.args: must name a program")
-    process_environment(process)
-    check_rlimits(process)
-    check_scheduling(process, linux)
-    check_cpu_affinity(process)
-    check_user(process)
-    capability_sets(process.capabilities)
+    _check(process, linux)
     last_cap()  # libc is loaded now, from the host
     filt = listener = None
     seccomp = linux.seccomp if linux is not None else None
