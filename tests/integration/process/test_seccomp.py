@@ -57,7 +57,7 @@ def test_errno_rule_blocks_mkdir(rootfs: Path, nnp: bool, uid: int) -> None:
     assert "mkdir: can't create directory '/tmp/x': Operation not permitted" in out
 
 
-def test_errno_ret_and_default_errno_ret(rootfs: Path) -> None:
+def test_errno_ret(rootfs: Path) -> None:
     linux = allow_but(SeccompSyscall(names=MKDIRS, action="SCMP_ACT_ERRNO", errno_ret=28))
     code, out = run(rootfs, sh("mkdir /tmp/y"), linux)
     assert code == 1
