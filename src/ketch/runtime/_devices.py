@@ -15,7 +15,13 @@ from ketch.linux.mount import MS_BIND, mount
 from ketch.oci.runtime_spec import Device
 from ketch.runtime._rootfs_path import clean_path, ensure_in_root
 
-__all__ = ["DEFAULT_DEVICES", "create_console_placeholder", "create_dev_links", "create_devices"]
+__all__ = [
+    "DEFAULT_DEVICES",
+    "check_devices",
+    "create_console_placeholder",
+    "create_dev_links",
+    "create_devices",
+]
 
 DEFAULT_DEVICES = (
     Device(type="c", path="/dev/null", major=1, minor=3, file_mode=0o666, uid=0, gid=0),
@@ -49,17 +55,28 @@ def create_devices(root_fd: int, devices: tuple[Device, ...]) -> None:
         os.umask(old_umask)
 
 
-def _make_node(root_fd: int, dev: Device, what: str) -> None:
+def check_devices(devices: tuple[Device, ...]) -> None:
+    """Check config.linux.devices without touching anything."""
+    for i, dev in enumerate(devices):
+        _check(dev, f"linux.devices[{i}]")
+
+
+def _check(dev: Device, what: str) -> int:
     kind = _KINDS.get(dev.type)
     if kind is None:
         raise InvalidArgument(
             f"{what}.type: unknown device type {dev.type!r} (expected c, b, u or p)"
         )
-    rel = clean_path(dev.path)
-    if not rel:
+    if not clean_path(dev.path):
         raise InvalidArgument(f"{what}.path: {dev.path!r} is not a device path")
     if kind != stat.S_IFIFO and (dev.major is None or dev.minor is None):
         raise InvalidArgument(f"{what}: major and minor are required for type {dev.type!r}")
+    return kind
+
+
+def _make_node(root_fd: int, dev: Device, what: str) -> None:
+    kind = _check(dev, what)
+    rel = clean_path(dev.path)
     mode = (dev.file_mode if dev.file_mode is not None else 0o666) & 0o7777
     parent_path, _, name = rel.rpartition("/")
     parent = ensure_in_root(root_fd, parent_path, directory=True, what=f"{what}.path")

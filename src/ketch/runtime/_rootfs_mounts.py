@@ -18,7 +18,7 @@ from ketch.runtime._mountopts import BIND_REMOUNT_FLAGS, MountOptions, parse_mou
 from ketch.runtime._rootfs_path import clean_path, ensure_in_root, open_in_root, real_relpath
 from ketch.runtime._rootfs_remount import remount
 
-__all__ = ["is_bind", "mount_entry"]
+__all__ = ["check_entry", "destination_is", "is_bind", "mount_entry"]
 
 # Files under /proc a mount may cover (what lxcfs emulates); anything else there is refused.
 _PROC_ALLOWED = frozenset(
@@ -44,17 +44,37 @@ def is_bind(mnt: Mount, opts: MountOptions) -> bool:
     return mnt.type == "bind" or (opts.is_bind and mnt.type in (None, "", "none", "bind"))
 
 
-def mount_entry(
-    root_fd: int, mnt: Mount, index: int, bundle: str, *, cgroupns: bool, linux: Linux | None
-) -> None:
+def check_entry(mnt: Mount, index: int) -> MountOptions:
+    """Parse and check ``mounts[index]`` without touching anything (done for all entries
+    before the first mount, so a bad one fails the start before any change)."""
     what = f"mounts[{index}]"
+    if not mnt.destination or "\0" in mnt.destination:
+        raise InvalidArgument(f"{what}.destination: {mnt.destination!r} is not a path")
     opts = parse_mount_options(mnt.options, what=f"{what}.options")
     bind = is_bind(mnt, opts)
     if not bind and not mnt.type:
         raise InvalidArgument(f"{what}: no type and no bind option for {mnt.destination}")
-    idmap = bool(opts.idmap or mnt.uid_mappings or mnt.gid_mappings)
-    if idmap and not bind:
+    if bind and not mnt.source:
+        raise InvalidArgument(f"{what}.source: a bind mount needs a source")
+    if (opts.idmap or mnt.uid_mappings or mnt.gid_mappings) and not bind:
         raise NotImplementedByHost(f"{what}: idmapped mounts are supported for bind mounts only")
+    return opts
+
+
+def mount_entry(
+    root_fd: int,
+    mnt: Mount,
+    opts: MountOptions,
+    index: int,
+    bundle: str,
+    *,
+    cgroupns: bool,
+    linux: Linux | None,
+) -> None:
+    """Perform ``mounts[index]`` (``opts`` from ``check_entry``)."""
+    what = f"mounts[{index}]"
+    bind = is_bind(mnt, opts)
+    idmap = bool(opts.idmap or mnt.uid_mappings or mnt.gid_mappings)
     if mnt.type == "cgroup" and not bind:
         from ketch.runtime._rootfs_cgroup import mount_cgroup
 
@@ -63,9 +83,7 @@ def mount_entry(
     source = mnt.source
     directory = True
     bound = bind
-    if bind:
-        if not source:
-            raise InvalidArgument(f"{what}.source: a bind mount needs a source")
+    if bind and source:
         source = os.path.join(bundle, source)
         try:
             directory = stat.S_ISDIR(os.stat(source).st_mode)

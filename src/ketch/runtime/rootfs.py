@@ -15,9 +15,14 @@ from ketch.errors import FailedPrecondition, InvalidArgument, NotFound, Permissi
 from ketch.linux import fs
 from ketch.linux import mount as m
 from ketch.oci.runtime_spec import Config
-from ketch.runtime._devices import create_console_placeholder, create_dev_links, create_devices
-from ketch.runtime._mountopts import parse_mount_options, propagation_flags
-from ketch.runtime._rootfs_mounts import destination_is, is_bind, mount_entry
+from ketch.runtime._devices import (
+    check_devices,
+    create_console_placeholder,
+    create_dev_links,
+    create_devices,
+)
+from ketch.runtime._mountopts import propagation_flags
+from ketch.runtime._rootfs_mounts import check_entry, destination_is, is_bind, mount_entry
 from ketch.runtime._rootfs_path import ensure_in_root, open_in_root
 
 __all__ = ["console_bind", "enter_rootfs", "mount_rootfs"]
@@ -40,10 +45,14 @@ def mount_rootfs(config: Config, bundle: str) -> str:
 
     if config.root is None:
         raise InvalidArgument("root: missing from config.json")
+    linux = config.linux
+    # every entry is checked before anything is changed
+    options = [check_entry(mnt, i) for i, mnt in enumerate(config.mounts)]
+    devices = linux.devices if linux is not None else ()
+    check_devices(devices)
     rootfs = os.path.realpath(os.path.join(bundle, config.root.path))
     if not os.path.isdir(rootfs):
         raise NotFound(f"root.path {config.root.path}: no such directory ({rootfs})")
-    linux = config.linux
     wanted = 0
     if linux is not None and linux.rootfs_propagation:
         wanted = propagation_flags(linux.rootfs_propagation)
@@ -65,14 +74,14 @@ def mount_rootfs(config: Config, bundle: str) -> str:
     cgroupns = linux is not None and linux.namespace("cgroup") is not None
     root_fd = os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        for i, mnt in enumerate(config.mounts):
-            mount_entry(root_fd, mnt, i, bundle, cgroupns=cgroupns, linux=linux)
+        for i, (mnt, opts) in enumerate(zip(config.mounts, options, strict=True)):
+            mount_entry(root_fd, mnt, opts, i, bundle, cgroupns=cgroupns, linux=linux)
         dev_bound = any(
-            destination_is(mnt, "/dev") and is_bind(mnt, parse_mount_options(mnt.options))
-            for mnt in config.mounts
+            destination_is(mnt, "/dev") and is_bind(mnt, opts)
+            for mnt, opts in zip(config.mounts, options, strict=True)
         )
         if not dev_bound:
-            create_devices(root_fd, linux.devices if linux is not None else ())
+            create_devices(root_fd, devices)
             create_dev_links(root_fd)
         if config.process is not None and config.process.terminal:
             create_console_placeholder(root_fd)

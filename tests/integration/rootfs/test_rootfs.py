@@ -344,15 +344,35 @@ def test_configured_devices(make_bundle: MakeBundle) -> None:
     assert r["/dev/zero"][:3] == [stat.S_IFCHR, 1, 5]
 
 
-def test_bad_device_is_named(make_bundle: MakeBundle) -> None:
-    def patch(c: dict[str, Any], _: Path) -> None:
-        c["linux"]["devices"] = [{"type": "c", "path": "/dev/x"}]
+@pytest.mark.parametrize(
+    ("patch", "kind", "named"),
+    [
+        (lambda c: c["linux"].update(devices=[{"type": "c", "path": "/dev/x"}]), "InvalidArgument", "linux.devices[0]"),
+        (lambda c: c["linux"].update(devices=[{"type": "q", "path": "/x/y", "major": 1, "minor": 1}]), "InvalidArgument", "linux.devices[0].type"),
+        (lambda c: c["mounts"].append({"destination": "/x", "type": "tmpfs", "options": ["size=1\u0000"]}), "InvalidArgument", "mounts[7].options"),
+        (lambda c: c["mounts"].append({"destination": "/x", "options": ["rbind"]}), "InvalidArgument", "mounts[7].source"),
+        (lambda c: c["mounts"].append({"destination": "/x", "options": ["ro"]}), "InvalidArgument", "mounts[7]: no type"),
+        (lambda c: c["mounts"].append({"destination": "/x", "type": "bind", "source": "/nonexistent/src", "options": ["rbind"]}), "NotFound", "mounts[7].source /nonexistent/src"),
+        (lambda c: c["linux"].update(rootfsPropagation="sideways"), "InvalidArgument", "linux.rootfsPropagation"),
+    ],
+)  # fmt: skip
+def test_bad_entries_are_named(make_bundle: MakeBundle, patch: Any, kind: str, named: str) -> None:
+    bundle, config = make_bundle(lambda c, _: patch(c))
+    listing = sorted(os.listdir(bundle / "rootfs"))
 
-    bundle, config = make_bundle(patch)
-    out = in_container(lambda: mount_rootfs(config, str(bundle)))
-    assert out.error is not None and out.leaks == []
-    assert out.error["type"] == "InvalidArgument"
-    assert "linux.devices[0]" in out.error["message"]
+    def body() -> list[Any]:
+        before = mount_points()
+        try:
+            mount_rootfs(config, str(bundle))
+        except Exception as e:
+            return [type(e).__name__, str(e), mount_points() != before]
+        return ["no error"]
+
+    err_kind, message, *rest = in_container(body).ok()
+    assert err_kind == kind and named in message
+    if kind == "InvalidArgument":  # refused before any change
+        assert rest == [False]
+    assert sorted(os.listdir(bundle / "rootfs")) == listing
 
 
 def test_masked_and_readonly_paths(make_bundle: MakeBundle) -> None:
