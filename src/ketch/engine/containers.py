@@ -26,7 +26,7 @@ from ketch.errors import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from typing import Any
+    from typing import IO, Any
 
     from ketch.engine import Engine
     from ketch.engine._logs import LogEntry
@@ -486,6 +486,85 @@ class ContainerService:
             argv.append("--detach")
         argv.append(doc["ID"])
         return argv
+
+    # ------------------------------------------------------------ filesystem
+    @contextlib.contextmanager
+    def mounted(self, ref: str) -> Iterator[tuple[dict[str, Any], str]]:
+        """(record, rootfs path) with the rootfs mounted for the duration."""
+        cid = self.store.resolve(ref)
+        with self.store.container_lock(cid):
+            doc = self._reconciled(self.store.load(cid))
+            target = self._rootfs(cid)
+            if doc["State"]["Running"] and os.path.ismount(target):
+                yield doc, target
+                return
+            self._mount(doc)
+            try:
+                yield doc, target
+            finally:
+                self._unmount(cid)
+
+    def stat_path(self, ref: str, path: str) -> dict[str, Any]:
+        from ketch.engine._archive import stat_in_root
+
+        with self.mounted(ref) as (_, rootfs):
+            return stat_in_root(rootfs, path)
+
+    def get_archive(self, ref: str, path: str, out: IO[bytes]) -> None:
+        """A tar of ``path`` in the container (``docker cp CONTAINER:PATH``)."""
+        from ketch.engine._archive import write_archive
+
+        with self.mounted(ref) as (_, rootfs):
+            write_archive(rootfs, path, out)
+
+    def put_archive(self, ref: str, path: str, stream: IO[bytes]) -> None:
+        """Extract the tar ``stream`` into directory ``path`` of the container."""
+        from ketch.engine._archive import extract_into
+
+        with self.mounted(ref) as (doc, rootfs):
+            if doc["HostConfig"].get("ReadonlyRootfs"):
+                from ketch.errors import PermissionDenied
+
+                raise PermissionDenied("container rootfs is marked read-only")
+            extract_into(rootfs, path, stream)
+
+    def export(self, ref: str, out: IO[bytes]) -> None:
+        """The container's whole filesystem as a tar (``docker export``)."""
+        from ketch.engine._archive import write_archive
+
+        with self.mounted(ref) as (_, rootfs):
+            write_archive(rootfs, "/", out, name=".")
+
+    def top(self, ref: str, ps_args: str = "-ef") -> tuple[list[str], list[list[str]]]:
+        """(titles, processes) of ``ps ps_args`` on the host, for the container's processes."""
+        import subprocess
+
+        doc = self._running(ref)
+        pids = set(self.runtime.ps(doc["ID"]))
+        out = subprocess.run(["ps", *ps_args.split()], capture_output=True, check=False)
+        if out.returncode != 0:
+            raise InvalidArgument(f"ps: {out.stderr.decode(errors='replace').strip()}")
+        lines = out.stdout.decode(errors="replace").splitlines()
+        if not lines:
+            return [], []
+        titles = lines[0].split()
+        if "PID" not in titles:
+            raise InvalidArgument("Couldn't find PID field in ps output")
+        index = titles.index("PID")
+        rows = []
+        for line in lines[1:]:
+            fields = line.split(None, len(titles) - 1)
+            if len(fields) > index and fields[index].isdigit() and int(fields[index]) in pids:
+                rows.append(fields)
+        return titles, rows
+
+    def stats(self, ref: str) -> dict[str, Any]:
+        """One sample of the runtime's stats (cpu, memory, pids) for a running container."""
+        doc = self._running(ref)
+        sample = self.runtime.stats(doc["ID"])
+        data: dict[str, Any] = sample.get("data", sample)
+        data["read"] = now_rfc3339()
+        return data
 
     # --------------------------------------------------------------- queries
     def inspect(self, ref: str, size: bool = False) -> dict[str, Any]:

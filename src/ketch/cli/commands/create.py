@@ -45,19 +45,22 @@ def create_container(args: argparse.Namespace, ctx: CliContext, *, detach: bool,
 
 
 def _pull(ctx: CliContext, image: str) -> None:
-    from ketch.errors import NotFound
+    """Pull ``image`` with the ``pull`` command, its progress on stderr as docker run does."""
+    import copy
+    import importlib
 
     try:
-        from ketch.cli.commands import pull as pull_cmd
+        pull_cmd = importlib.import_module("ketch.cli.commands.pull")
     except ImportError:
-        pull_cmd = None  # type: ignore[assignment]
-    puller = getattr(pull_cmd, "pull_image", None)
-    if puller is None:
-        name = image.split("@")[0].rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
-        raise NotFound(
-            f"pull access denied for {name}, repository does not exist or may require 'ketch login'"
-        )
-    puller(ctx, image)
+        from ketch.errors import Unavailable
+
+        raise Unavailable(f"cannot pull {image}: this ketch has no registry client") from None
+    quiet = copy.copy(ctx)
+    quiet.stdout = ctx.stderr
+    args = argparse.Namespace(
+        name=image, all_tags=False, platform=None, quiet=False, disable_content_trust=False
+    )
+    pull_cmd.run(args, quiet)
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -1,0 +1,123 @@
+"""Copy files/folders between a container and the local filesystem.
+
+``ketch cp CONTAINER:SRC_PATH DEST_PATH|-`` and ``ketch cp SRC_PATH|- CONTAINER:DEST_PATH``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ketch.cli._context import CliContext
+
+__all__ = ["configure", "run", "split_container_path"]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-a", "--archive", action="store_true", help="archive mode (copy all uid/gid information)")
+    parser.add_argument("-L", "--follow-link", action="store_true", help="always follow symbol link in SRC_PATH")
+    parser.add_argument("-q", "--quiet", action="store_true", help="suppress progress output")
+    parser.add_argument("src", metavar="SRC")
+    parser.add_argument("dest", metavar="DEST")
+
+
+def split_container_path(arg: str) -> tuple[str | None, str]:
+    """("container", "path") for ``container:path``; (None, arg) for a local path."""
+    if arg.startswith(("/", ".")) or ":" not in arg:
+        return None, arg
+    container, _, path = arg.partition(":")
+    return container, path or "/"
+
+
+def _to_host(ctx: CliContext, container: str, path: str, dest: str) -> None:
+    import tarfile
+    import tempfile
+
+    from ketch.errors import NotFound
+
+    svc = ctx.engine().containers
+    if dest == "-":
+        out = getattr(ctx.stdout, "buffer", None) or sys.stdout.buffer
+        svc.get_archive(container, path, out)
+        out.flush()
+        return
+    contents_only = path.endswith("/.")
+    dest = os.path.abspath(dest)
+    parent = dest if os.path.isdir(dest) else os.path.dirname(dest)
+    if not os.path.isdir(parent):
+        raise NotFound(f'destination directory "{parent}" must exist')
+    with tempfile.TemporaryDirectory(dir=parent, prefix=".ketch-cp-") as tmp:
+        with tempfile.TemporaryFile() as spool:
+            svc.get_archive(container, path, spool)
+            spool.seek(0)
+            with tarfile.open(fileobj=spool, mode="r:") as tar:
+                tar.extractall(tmp, filter="tar")
+        if contents_only:
+            os.makedirs(dest, exist_ok=True)
+            for entry in os.listdir(tmp):
+                _move(os.path.join(tmp, entry), os.path.join(dest, entry))
+            return
+        for entry in os.listdir(tmp):
+            target = os.path.join(dest, entry) if os.path.isdir(dest) else dest
+            _move(os.path.join(tmp, entry), target)
+
+
+def _move(source: str, target: str) -> None:
+    import shutil
+
+    if os.path.isdir(target) and not os.path.islink(target) and os.path.isdir(source):
+        for sub in os.listdir(source):
+            _move(os.path.join(source, sub), os.path.join(target, sub))
+        return
+    if os.path.isdir(target) and not os.path.islink(target):
+        shutil.rmtree(target)
+    os.replace(source, target)
+
+
+def _to_container(ctx: CliContext, src: str, container: str, path: str) -> None:
+    import tarfile
+    import tempfile
+
+    from ketch.errors import NotFound
+
+    svc = ctx.engine().containers
+    if src == "-":
+        svc.put_archive(container, path, ctx.stdin)
+        return
+    if not os.path.lexists(src):
+        raise NotFound(f"could not find the file {src} in the local filesystem")
+    try:
+        info = svc.stat_path(container, path)
+        is_dir = bool(info["mode"] & 0o040000)
+    except NotFound:
+        is_dir = False
+    contents_only = src.endswith("/.")
+    if is_dir:
+        dest_dir, arcname = path, "." if contents_only else os.path.basename(os.path.normpath(src))
+    else:
+        dest_dir, arcname = os.path.dirname(path.rstrip("/")) or "/", os.path.basename(path.rstrip("/"))
+    with tempfile.TemporaryFile() as spool:
+        with tarfile.open(fileobj=spool, mode="w:", format=tarfile.PAX_FORMAT) as tar:
+            tar.add(os.path.normpath(src), arcname=arcname)
+        spool.seek(0)
+        svc.put_archive(container, dest_dir, spool)
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from ketch.cli._context import UsageError
+
+    src_container, src_path = split_container_path(args.src)
+    dest_container, dest_path = split_container_path(args.dest)
+    if src_container and dest_container:
+        raise UsageError("copying between containers is not supported")
+    if not src_container and not dest_container:
+        raise UsageError("must specify at least one container source")
+    if src_container:
+        _to_host(ctx, src_container, src_path, dest_path)
+    else:
+        assert dest_container is not None
+        _to_container(ctx, src_path, dest_container, dest_path)
+    return 0

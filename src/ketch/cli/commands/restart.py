@@ -1,0 +1,24 @@
+"""Restart one or more containers."""
+
+from __future__ import annotations
+
+import argparse
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ketch.cli._context import CliContext
+
+__all__ = ["configure", "run"]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-t", "--time", "--timeout", dest="time", type=int, default=None,
+                        help="seconds to wait before killing the container")
+    parser.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from ketch.cli.commands._each import for_each
+
+    svc = ctx.engine().containers
+    return for_each(ctx, args.containers, lambda ref: svc.restart(ref, args.time))
