@@ -9,6 +9,7 @@ from ketch.errors import FailedPrecondition, InvalidArgument, NotImplementedByHo
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ketch.cgroups.devices import Rule
     from ketch.oci.runtime_spec import CPU, BlockIO, LinuxResources, Memory, Network
 
 __all__ = ["set_v1"]
@@ -217,7 +218,7 @@ def _network(dirs: Mapping[str, str], n: "Network") -> None:
 
 
 def _devices(dirs: Mapping[str, str], r: "LinuxResources") -> None:
-    from ketch.cgroups.devices import normalize, v1_rule_line
+    from ketch.cgroups.devices import normalize
 
     rules = [normalize(d, f"{R}.devices[{i}]") for i, d in enumerate(r.devices)]
     if "devices" not in dirs and "" in dirs:  # hybrid host without the v1 devices controller
@@ -225,7 +226,62 @@ def _devices(dirs: Mapping[str, str], r: "LinuxResources") -> None:
 
         attach_device_filter(dirs[""], rules)
         return
-    path = _dir(dirs, "devices", "devices")
-    _files.write(path, "devices.deny", "a")
-    for rule in rules:
-        _files.write(path, "devices.allow" if rule.allow else "devices.deny", v1_rule_line(rule))
+    set_devices_v1(_dir(dirs, "devices", "devices"), rules)
+
+
+def _parse_list(text: str) -> "list[Rule] | None":
+    """devices.list as allow exceptions, or None when the cgroup allows everything
+    (the kernel then shows "a *:* rwm" and hides its deny exceptions)."""
+    from ketch.cgroups.devices import WILDCARD, Rule
+
+    out = []
+    for line in text.splitlines():
+        kind, _, rest = line.partition(" ")
+        numbers, _, access = rest.partition(" ")
+        if kind == "a":
+            return None
+        major, _, minor = numbers.partition(":")
+        out.append(
+            Rule(
+                True,
+                kind,
+                WILDCARD if major == "*" else int(major),
+                WILDCARD if minor == "*" else int(minor),
+                access,
+            )
+        )
+    return out
+
+
+def set_devices_v1(path: str, rules: "list[Rule]") -> None:
+    """Bring devices.list to what ``rules`` (from deny-all, in order) give.
+
+    When both the current and the wanted state deny by default, only the
+    difference is written, grants first: a running container never loses a
+    device it keeps (``update``).  Otherwise everything is reset with "a" first.
+    """
+    from ketch.cgroups.devices import effective_rules, v1_rule_line
+
+    default_allow, exceptions = effective_rules(rules)
+    current = _parse_list(_files.read_optional(path, "devices.list") or "a *:* rwm\n")
+    if not default_allow and current is not None:
+        have = {(e.type, e.major, e.minor): e.access for e in current}
+        want = {(e.type, e.major, e.minor): e.access for e in exceptions}
+        for key, access in want.items():
+            missing = "".join(c for c in access if c not in have.get(key, ""))
+            if missing:
+                _files.write(path, "devices.allow", _line(key, missing))
+        for key, access in have.items():
+            extra = "".join(c for c in access if c not in want.get(key, ""))
+            if extra:
+                _files.write(path, "devices.deny", _line(key, extra))
+        return
+    _files.write(path, "devices.allow" if default_allow else "devices.deny", "a")
+    for e in exceptions:
+        _files.write(path, "devices.allow" if e.allow else "devices.deny", v1_rule_line(e))
+
+
+def _line(key: tuple[str, int, int], access: str) -> str:
+    from ketch.cgroups.devices import Rule, v1_rule_line
+
+    return v1_rule_line(Rule(True, key[0], key[1], key[2], access))

@@ -179,3 +179,23 @@ def test_v1_device_rules_are_enforced(cgroup, children):
     assert [line.rsplit(" ", 1)[1] for line in out.split("\n")[:4]] == [
         "ok", "ok", "EPERM", "EPERM",
     ], err  # fmt: skip
+
+
+@needs_v1
+def test_v1_device_update_keeps_unchanged_devices(cgroup, monkeypatch):
+    from ketch.cgroups import _files
+    from ketch.oci.runtime_spec import DeviceRule
+
+    if "devices" not in cgroup.paths():
+        pytest.skip("no v1 devices controller")
+    deny_all = DeviceRule(allow=False, access="rwm")
+    null = DeviceRule(allow=True, type="c", major=1, minor=3, access="rwm")
+    cgroup.set(LinuxResources(devices=(deny_all, null)))
+    writes = []
+    real = _files.write
+    monkeypatch.setattr(_files, "write", lambda d, n, v: (writes.append((n, v)), real(d, n, v)))
+    zero = DeviceRule(allow=True, type="c", major=1, minor=5, access="r")
+    cgroup.set(LinuxResources(devices=(deny_all, null, zero)))
+    assert writes == [("devices.allow", "c 1:5 r")]
+    with open(f"{cgroup.paths()['devices']}/devices.list") as f:
+        assert sorted(f.read().split("\n")[:-1]) == ["c 1:3 rwm", "c 1:5 r"]

@@ -109,9 +109,10 @@ def test_blkio_hugetlb_network_devices(tree):
     assert read(tree, "blkio", "blkio.throttle.read_bps_device") == "8:0 1048576"
     assert read(tree, "blkio", "blkio.throttle.write_iops_device") == "8:16 100"
     assert read(tree, "hugetlb", "hugetlb.2MB.limit_in_bytes") == str(4 << 20)
-    # each write replaces the fixture file: the last rule of each kind is what remains
-    assert read(tree, "devices", "devices.allow") == "c 1:3 rwm"
-    assert read(tree, "devices", "devices.deny") == "c 1:3 m"
+    # from "allow all": reset with "a", then the outcome of the rules (a fixture file
+    # keeps the last write)
+    assert read(tree, "devices", "devices.deny") == "a"
+    assert read(tree, "devices", "devices.allow") == "c 1:3 rw"
     with pytest.raises(NotImplementedByHost, match="net_cls cgroup controller is not mounted"):
         cg.set(LinuxResources(network=Network(class_id=0x100001)))
 
@@ -123,6 +124,27 @@ def test_devices_start_with_deny_all(tree, monkeypatch):
         LinuxResources(devices=(DeviceRule(allow=True, type="c", major=1, minor=5, access="r"),))
     )
     assert writes == [("devices.deny", "a"), ("devices.allow", "c 1:5 r")]
+
+
+def test_device_update_writes_only_the_difference(tree, monkeypatch):
+    writes = []
+    monkeypatch.setattr(_files, "write", lambda d, n, v: writes.append((n, v)))
+    (tree / "devices/ketch/c1/devices.list").write_text("c 1:3 rwm\nc 1:5 r\nc 136:* rw\n")
+    manager(tree).set(
+        LinuxResources(
+            devices=(
+                DeviceRule(allow=False, access="rwm"),
+                DeviceRule(allow=True, type="c", major=1, minor=3),
+                DeviceRule(allow=True, type="c", major=1, minor=9, access="rw"),
+                DeviceRule(allow=True, type="c", major=136, access="rwm"),
+            )
+        )
+    )
+    assert writes == [
+        ("devices.allow", "c 1:9 rw"),
+        ("devices.allow", "c 136:* m"),
+        ("devices.deny", "c 1:5 r"),
+    ]
 
 
 def test_unified_is_refused_on_v1(tree):
