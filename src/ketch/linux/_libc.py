@@ -4,7 +4,6 @@ Loaded on first use, never at import time of a package that does not need it.
 """
 
 import ctypes
-import ctypes.util
 import functools
 import os
 
@@ -17,6 +16,8 @@ def libc() -> ctypes.CDLL:
     try:
         return ctypes.CDLL("libc.so.6", use_errno=True)
     except OSError:  # not glibc: ask the (slower) loader search
+        import ctypes.util  # pulls in shutil and subprocess: only on this path
+
         return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 
 
