@@ -241,3 +241,26 @@ def test_device_path_through_symlink_stays_inside(make_bundle: MakeBundle, host:
     assert r["error"] is None and r["outside"] == []
     assert r["host_entries"] == ["secret"]  # no device node on the host
     assert (bundle / "rootfs" / _inside(host, "null2")).is_char_device()
+
+
+def test_only_procfs_may_be_bound_on_proc(make_bundle: MakeBundle, host: Path) -> None:
+    mounts = [{"destination": "/proc", "type": "bind", "source": str(host), "options": ["rbind"]}]
+    r = _run(make_bundle, host, lambda rootfs: None, mounts)
+    assert r["error"] is not None
+    assert r["error"][0] == "PermissionDenied" and "only a procfs" in r["error"][1]
+
+
+def test_lxcfs_style_proc_files_may_be_covered(
+    make_bundle: MakeBundle, host: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "meminfo").write_text("MemTotal: 1 kB\n")
+    mounts = [
+        {
+            "destination": "/proc/meminfo",
+            "type": "bind",
+            "source": str(tmp_path / "meminfo"),
+            "options": ["bind", "ro"],
+        }
+    ]
+    r = _run(make_bundle, host, lambda rootfs: None, mounts)
+    assert r["error"] is None and "proc/meminfo" in r["new"]
