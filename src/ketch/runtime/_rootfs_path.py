@@ -107,7 +107,10 @@ def ensure_in_root(
             finally:
                 os.close(fd)
             continue
-        parent = fs.openat2(root_fd, cur or ".", os.O_PATH | os.O_DIRECTORY, RESOLVE)
+        try:
+            parent = fs.openat2(root_fd, cur or ".", os.O_PATH | os.O_DIRECTORY, RESOLVE)
+        except OSError as e:  # only a concurrent rename gets here
+            raise _refusal(what, path, e) from e
         try:
             try:
                 target = os.readlink(comp, dir_fd=parent)
