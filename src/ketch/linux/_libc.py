@@ -16,9 +16,9 @@ def libc() -> ctypes.CDLL:
     try:
         return ctypes.CDLL("libc.so.6", use_errno=True)
     except OSError:  # not glibc: ask the (slower) loader search
-        import ctypes.util  # pulls in shutil and subprocess: only on this path
+        from ctypes import util  # pulls in shutil and subprocess: only on this path
 
-        return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        return ctypes.CDLL(util.find_library("c"), use_errno=True)
 
 
 def check(result: int, what: str, path: str | None = None) -> int:
