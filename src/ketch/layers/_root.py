@@ -1,0 +1,86 @@
+"""Directories inside an apply destination, resolved so that nothing leads out of it.
+
+Every parent directory of a member is opened with ``openat2(RESOLVE_IN_ROOT)``
+on the destination: ``..`` and symlinks (absolute or relative, however chained)
+resolve as if the destination were ``/``, so a layer's own symlinks can never
+carry a later write outside.  Missing directories are made one component at a
+time under the resolved parent; a symlink to a missing directory is refused.
+Open directory fds are cached by member path and forgotten when the layer
+replaces or removes what that path named.
+"""
+
+import errno
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from ketch.errors import InvalidArgument, NotFound, PermissionDenied
+from ketch.linux.fs import RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, openat2
+
+__all__ = ["DestRoot"]
+
+_DIR = os.O_RDONLY | os.O_DIRECTORY
+_CACHE_MAX = 512
+
+
+class DestRoot:
+    """The destination directory and a cache of directory fds inside it."""
+
+    def __init__(self, dest: Path, on_mkdir: Callable[[bytes, int], None]) -> None:
+        self.fd = os.open(dest, _DIR | os.O_CLOEXEC)
+        self._cache: dict[bytes, int] = {}
+        self._on_mkdir = on_mkdir
+
+    def close(self) -> None:
+        for fd in self._cache.values():
+            os.close(fd)
+        self._cache.clear()
+        os.close(self.fd)
+
+    def forget(self, key: bytes) -> None:
+        """Drop cached directories at or under ``key`` (it was replaced or removed)."""
+        prefix = key + b"/"
+        for k in [k for k in self._cache if k == key or k.startswith(prefix)]:
+            os.close(self._cache.pop(k))
+
+    def open_in_root(self, key: bytes, flags: int = _DIR) -> int:
+        """A new fd for ``key`` resolved inside the destination (raises ``OSError``)."""
+        return openat2(self.fd, os.fsdecode(key), flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+
+    def dir(self, key: bytes, member: bytes, create: bool = True) -> int:
+        """The directory ``key`` (b"" is the destination), made if missing and ``create``."""
+        if not key:
+            return self.fd
+        fd = self._cache.get(key)
+        if fd is not None:
+            return fd
+        try:
+            fd = self.open_in_root(key)
+        except OSError as e:
+            if e.errno == errno.ENOENT:
+                if not create:
+                    raise NotFound(f"layer member {member!r}: {key!r} does not exist") from e
+                fd = self._make(key, member)
+            elif e.errno in (errno.ENOTDIR, errno.ELOOP):
+                raise InvalidArgument(f"layer member {member!r}: {key!r} is not a directory") from e
+            else:
+                raise
+        if len(self._cache) >= _CACHE_MAX:
+            for old in self._cache.values():
+                os.close(old)
+            self._cache.clear()
+        self._cache[key] = fd
+        return fd
+
+    def _make(self, key: bytes, member: bytes) -> int:
+        parent, _, base = key.rpartition(b"/")
+        pfd = self.dir(parent, member)
+        try:
+            os.mkdir(base, 0o755, dir_fd=pfd)
+        except FileExistsError:
+            raise PermissionDenied(
+                f"layer member {member!r}: {key!r} is a symlink to a missing directory"
+            ) from None
+        fd = os.open(base, _DIR | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
+        self._on_mkdir(key, fd)
+        return fd
