@@ -32,6 +32,10 @@ def write_error(path: str, value: str, err: OSError) -> KetchError:
         return PermissionDenied(f"{what}: {os.strerror(code)}")
     if code in (errno.EINVAL, errno.ERANGE, errno.EOVERFLOW):
         return InvalidArgument(f"{what}: value refused by the kernel ({os.strerror(code)})")
+    if code == errno.ENOSPC:
+        return FailedPrecondition(
+            f"{what}: no space left (an empty cpuset, or a cgroup v2 parent with processes)"
+        )
     if code == errno.EOPNOTSUPP:
         return NotImplementedByHost(f"{what}: not supported by this kernel")
     return FailedPrecondition(f"{what}: {os.strerror(code or 0)}")

@@ -110,12 +110,9 @@ class CgroupManager:
                 try:
                     _files.write(path, "cgroup.procs", str(pid))
                     break
-                except InvalidArgument as e:
+                except InvalidArgument:
                     # EINVAL may mean the task is still being created (TASK_NEW): retry
                     if attempt == 5:
-                        raise
-                    cause = e.__cause__
-                    if isinstance(cause, OSError) and cause.errno == errno.ESRCH:
                         raise
                     _sleep(0.02)
                 except FailedPrecondition as e:

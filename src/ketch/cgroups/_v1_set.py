@@ -28,10 +28,16 @@ def _dir(dirs: Mapping[str, str], controller: str, what: str) -> str:
 
 def set_v1(dirs: Mapping[str, str], r: "LinuxResources") -> None:
     """Write every resource given in ``r``; sections left out are not touched."""
+    from ketch.cgroups._validate import needed_controllers
+
     if r.unified:
         raise NotImplementedByHost(
             f"{R}.unified: needs cgroup v2; this host's controllers are on cgroup v1"
         )
+    for controller, what in needed_controllers(r).items():  # all checked before any write
+        _dir(dirs, controller, what[len(R) + 1 :])
+    if r.devices and "devices" not in dirs and "" not in dirs:
+        _dir(dirs, "devices", "devices")
     if r.cpu is not None:
         _cpu(dirs, r.cpu)
     if r.memory is not None:

@@ -22,6 +22,7 @@ def _max(value: int) -> str:
 
 def set_v2(path: str, r: "LinuxResources", rules: "list[Rule]") -> None:
     """Write every resource given in ``r``; ``unified`` last, so it can override."""
+    _check_controllers(path, r)
     if r.cpu is not None:
         _cpu(path, r.cpu)
     if r.memory is not None:
@@ -44,6 +45,25 @@ def set_v2(path: str, r: "LinuxResources", rules: "list[Rule]") -> None:
         attach_device_filter(path, rules)
     for key, value in (r.unified or {}).items():
         _files.write(path, key, value)
+
+
+def _check_controllers(path: str, r: "LinuxResources") -> None:
+    """Refuse before writing anything when a needed controller is not enabled here."""
+    from ketch.cgroups._validate import needed_controllers
+
+    text = _files.read_optional(path, "cgroup.controllers")
+    if text is None:
+        return
+    enabled = set(text.split())
+    for controller, what in needed_controllers(r).items():
+        name = "io" if controller == "blkio" else controller
+        if controller in ("net_cls", "net_prio"):
+            continue  # no v2 counterpart: ignored
+        if name not in enabled:
+            raise NotImplementedByHost(
+                f"{what}: the {name} controller is not enabled for {path} "
+                f"(cgroup.controllers: {text.strip() or 'none'})"
+            )
 
 
 def _cpu(path: str, cpu: "CPU") -> None:

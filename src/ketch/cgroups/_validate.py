@@ -7,7 +7,7 @@ if TYPE_CHECKING:
     from ketch.cgroups.devices import Rule
     from ketch.oci.runtime_spec import LinuxResources
 
-__all__ = ["check_resources"]
+__all__ = ["check_resources", "needed_controllers"]
 
 R = "linux.resources"
 _CORE_LIMITS = ("cgroup.max.depth", "cgroup.max.descendants")
@@ -60,3 +60,32 @@ def check_resources(r: "LinuxResources") -> "list[Rule]":
         if "\0" in value:
             raise InvalidArgument(f"{R}.unified.{key}: contains a NUL")
     return rules
+
+
+def needed_controllers(r: "LinuxResources") -> dict[str, str]:
+    """controller -> the field that needs it (v1 names; v2 calls blkio "io")."""
+    need: dict[str, str] = {}
+    c = r.cpu
+    if c is not None:
+        if c.cpus or c.mems:
+            need["cpuset"] = f"{R}.cpu.cpus"
+        if any(v is not None for v in (c.shares, c.quota, c.period, c.burst, c.idle)) or (
+            c.realtime_period or c.realtime_runtime
+        ):
+            need["cpu"] = f"{R}.cpu"
+    if r.memory is not None:
+        need["memory"] = f"{R}.memory"
+    if r.pids is not None:
+        need["pids"] = f"{R}.pids"
+    if r.block_io is not None:
+        need["blkio"] = f"{R}.blockIO"
+    if r.hugepage_limits:
+        need["hugetlb"] = f"{R}.hugepageLimits"
+    if r.rdma:
+        need["rdma"] = f"{R}.rdma"
+    if r.network is not None:
+        if r.network.class_id is not None:
+            need["net_cls"] = f"{R}.network.classID"
+        if r.network.priorities:
+            need["net_prio"] = f"{R}.network.priorities"
+    return need

@@ -306,3 +306,9 @@ def test_write_errors_name_file_and_value(tmp_path):
     assert isinstance(
         _files.write_error(f"{tmp_path}/f", "x", OSError(errno.EINVAL, "x")), InvalidArgument
     )
+
+
+def test_missing_controller_is_found_before_any_write(tree):
+    with pytest.raises(NotImplementedByHost, match=r"network\.classID: the net_cls"):
+        manager(tree).set(LinuxResources(pids=Pids(limit=5), network=Network(class_id=1)))
+    assert read(tree, "pids", "pids.max") == "max\n"

@@ -158,3 +158,10 @@ def test_stats_v2(tree):
         "failcnt": 5,
     }
     assert data["blkio"]["ioServiceBytesRecursive"][2] == {"major": 8, "op": "Discard"}
+
+
+def test_controller_not_enabled_is_found_before_any_write(tree):
+    (tree / "ketch/c1/cgroup.controllers").write_text("cpu pids\n")
+    with pytest.raises(NotImplementedByHost, match="memory controller is not enabled"):
+        manager(tree).set(LinuxResources(pids=Pids(limit=5), memory=Memory(limit=1 << 20)))
+    assert read(tree, "pids.max") == "max\n"
