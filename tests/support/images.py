@@ -9,6 +9,7 @@ layer with files and a layer with a whiteout and an opaque directory.
 ``store_image(content, images, parts, name)`` puts parts straight into a store.
 """
 
+import functools
 import gzip
 import hashlib
 import io
@@ -127,9 +128,15 @@ def busybox_entries() -> list[Entry]:
     return entries
 
 
+@functools.cache
 def busybox_layer() -> bytes:
-    """The busybox rootfs as an uncompressed tar (its sha256 is the diff ID)."""
+    """The busybox rootfs as an uncompressed tar (its sha256 is the diff ID); cached."""
     return make_tar(busybox_entries())
+
+
+@functools.cache
+def _gzip_cached(data: bytes) -> bytes:
+    return gzip_bytes(data)
 
 
 # ------------------------------------------------------------------ image parts
@@ -198,7 +205,7 @@ def build_image(
 ) -> ImageParts:
     """An image from uncompressed layer tars (OCI media types, or Docker's with ``docker``)."""
     layer_type = (DOCKER_LAYER_GZIP if docker else OCI_LAYER_GZIP) if compress else OCI_LAYER
-    layers = [Layer(t, gzip_bytes(t) if compress else t, layer_type) for t in layer_tars]
+    layers = [Layer(t, _gzip_cached(t) if compress else t, layer_type) for t in layer_tars]
     container_config: dict[str, Any] = {"Env": list(env)}
     if cmd is not None:
         container_config["Cmd"] = list(cmd)

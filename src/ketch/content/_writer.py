@@ -109,7 +109,8 @@ class ContentWriter:
         (directory / "total").write_text("" if self.total is None else str(self.total))
         algorithm = parse_digest(self.expected)[0] if self.expected else "sha256"
         self._digester = Digester(algorithm)
-        self._file = open(directory / "data", "a+b")  # noqa: SIM115 (closed in close())
+        # unbuffered: the ingest file always holds what was written (status, resume)
+        self._file = open(directory / "data", "a+b", buffering=0)  # noqa: SIM115 (closed in close())
         self._file.seek(0)
         self.offset = 0
         while chunk := self._file.read(_CHUNK):
@@ -140,7 +141,10 @@ class ContentWriter:
             raise InvalidArgument(
                 f"ingest {self.ref}: more data than the expected size {self.total}"
             )
-        self._file.write(data)
+        view = memoryview(data)
+        while view:
+            written = self._file.write(view)
+            view = view[written or 0 :]
         self._digester.update(data)
         self.offset += len(data)
 

@@ -305,7 +305,7 @@ def _decode_typed(cls: "type[R]", doc: "dict[str, Any]", what: str) -> "R":
 def parse_manifest(data: bytes, *, what: str = "manifest") -> Manifest:
     """An image manifest (OCI or Docker schema 2) from its raw bytes."""
     doc = _load(data, what)
-    if "manifests" in doc and "layers" not in doc:
+    if doc.get("manifests") is not None and doc.get("layers") is None:
         raise InvalidArgument(f"{what}: is an index, not a manifest")
     manifest = _decode_typed(Manifest, doc, what)
     _check_schema_version(manifest.schema_version, what)
@@ -324,7 +324,7 @@ def parse_manifest(data: bytes, *, what: str = "manifest") -> Manifest:
 def parse_index(data: bytes, *, what: str = "index") -> Index:
     """An image index (OCI) or manifest list (Docker) from its raw bytes."""
     doc = _load(data, what)
-    if "layers" in doc and "manifests" not in doc:
+    if doc.get("layers") is not None and doc.get("manifests") is None:
         raise InvalidArgument(f"{what}: is a manifest, not an index")
     index = _decode_typed(Index, doc, what)
     _check_schema_version(index.schema_version, what)
