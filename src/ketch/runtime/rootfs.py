@@ -35,14 +35,13 @@ _RO_PATH_ATTRS = (
 def mount_rootfs(config: Config, bundle: str) -> str:
     """Prepare the rootfs of ``config`` (bundle-relative) for ``enter_rootfs``; its absolute path.
 
-    Makes ``/`` ``rslave`` (``rprivate``/``rshared`` when ``linux.rootfsPropagation``
-    asks for those), bind-mounts the rootfs onto itself and gives that mount the
-    asked propagation, performs ``config.mounts`` in order,
-    creates the default and configured devices and the /dev links when /dev is
-    not bound from the host, and an empty /dev/console when the process has a
-    terminal.
+    Checks every mount and device entry first, then makes ``/`` ``rslave``
+    (``rprivate``/``rshared`` when ``linux.rootfsPropagation`` asks for those),
+    bind-mounts the rootfs onto itself with the asked propagation, performs
+    ``config.mounts`` in order, creates the default and configured devices and
+    the /dev links when /dev is not bound from the host, and an empty
+    /dev/console when the process has a terminal.
     """
-
     if config.root is None:
         raise InvalidArgument("root: missing from config.json")
     linux = config.linux
