@@ -71,8 +71,8 @@ def _cpu(path: str, cpu: "CPU") -> None:
         raise NotImplementedByHost(f"{R}.cpu.realtimeRuntime: real-time CPU limits need cgroup v1")
     if cpu.shares:
         _files.write(path, "cpu.weight", str(cpu_shares_to_weight(cpu.shares)))
-    if cpu.quota is not None or cpu.period:
-        quota = cpu.quota
+    quota = cpu.quota or None  # 0 is "unset", as in runc
+    if quota is not None or cpu.period:
         if quota is None:  # a new period alone keeps the current quota
             quota_text = (_files.read_optional(path, "cpu.max") or "max").split()[0]
         else:

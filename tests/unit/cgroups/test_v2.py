@@ -90,6 +90,8 @@ def test_cpu_max_edge_cases(tree):
     (tree / "ketch/c1/cpu.max").write_text("30000 100000\n")
     cg.set(LinuxResources(cpu=CPU(period=50000)))  # keeps the quota
     assert read(tree, "cpu.max") == "30000 50000"
+    cg.set(LinuxResources(cpu=CPU(quota=0)))  # 0 is "unset"
+    assert read(tree, "cpu.max") == "30000 50000"
     cg.set(LinuxResources(cpu=CPU(quota=-1)))
     assert read(tree, "cpu.max") == "max"
 
