@@ -23,6 +23,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import NoReturn
 
+    from ketch.runtime.process import Prepared
+
 __all__ = ["InitContext", "init_main", "write_time_offsets"]
 
 _PR_SET_PDEATHSIG = 1
@@ -118,15 +120,35 @@ def _init(ctx: InitContext) -> None:
             channel.send("pid", str(pid))
             os._exit(0)
         prctl(_PR_SET_PDEATHSIG, _SIGKILL)
+        plan.close()
+        prepared = _early(ctx)
     else:
         plan.join_kinds(tuple(k for k in plan.join if k not in (*FOR_CHILDREN, "cgroup")))
         ns.unshare(plan.flags(_OWN_KINDS))
-        channel.expect("go")  # the runtime moved this process into the cgroup
+        # the first write to a cgroup.procs waits for an RCU grace period (~10-15 ms):
+        # do what needs no cgroup meanwhile, then wait until the runtime moved us
+        prepared = _early(ctx)
+        channel.expect("go")
         plan.join_kinds(("cgroup",))
         ns.unshare(plan.flags(("cgroup",)))
-    plan.close()
+        plan.close()
     host_pid = int(channel.expect("state"))
-    _container(ctx, host_pid)
+    _container(ctx, host_pid, prepared)
+
+
+def _early(ctx: InitContext) -> "Prepared":
+    """Work that needs the new uts namespace but neither the cgroup nor the mounts."""
+    from ketch.runtime.process import prepare_process
+
+    config = ctx.config
+    if config.hostname:
+        ns.sethostname(config.hostname)
+    if config.domainname:
+        ns.setdomainname(config.domainname)
+    from ketch.runtime import rootfs  # noqa: F401 (imported while the runtime joins the cgroup)
+
+    assert config.process is not None  # checked by create
+    return prepare_process(config.process, config.linux)  # loads what it needs from the host
 
 
 def _become_root() -> None:
@@ -157,23 +179,14 @@ def state_json(state: State) -> bytes:
     return dumps(encode(state)).encode()
 
 
-def _container(ctx: InitContext, host_pid: int) -> None:
+def _container(ctx: InitContext, host_pid: int, prepared: "Prepared") -> None:
     from ketch.runtime import rootfs
-    from ketch.runtime.process import (
-        apply_process,
-        exec_process,
-        prepare_process,
-        resolve_executable,
-    )
+    from ketch.runtime.process import apply_process, exec_process, resolve_executable
 
     config, channel = ctx.config, ctx.channel
     process, linux = config.process, config.linux
     assert process is not None  # checked by create
     hooks = config.hooks
-    if config.hostname:
-        ns.sethostname(config.hostname)
-    if config.domainname:
-        ns.setdomainname(config.domainname)
     root = rootfs.mount_rootfs(config, ctx.bundle)
     if linux is not None and linux.sysctl:
         from ketch.runtime._sysctl import write_sysctl
@@ -188,7 +201,6 @@ def _container(ctx: InitContext, host_pid: int) -> None:
         run_hooks(
             hooks.create_container, state_json(_state(ctx, host_pid, "creating")), "createContainer"
         )
-    prepared = prepare_process(process, linux)  # loads what it needs from the host
     rootfs.enter_rootfs(config, root, no_pivot=ctx.no_pivot)
     if process.terminal:
         from ketch.runtime.console import setup_console

@@ -20,6 +20,7 @@ from ketch.runtime.state import ContainerState, StateDir, now_rfc3339, write_dur
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ketch.cgroups import CgroupManager
+    from ketch.runtime._warm import Warmup
 
 __all__ = ["Launched", "create_container", "load_bundle", "write_pid_file"]
 
@@ -162,6 +163,7 @@ def create_container(
     no_pivot: bool = False,
     preserve_fds: int = 0,
     run_mode: bool = False,
+    warmup: "Warmup | None" = None,
 ) -> Launched:
     """Create the container; returns once its init is ready for ``start``."""
     bundle = os.path.abspath(bundle)
@@ -194,6 +196,8 @@ def create_container(
         manager.set(_resources(config))
         channels = channel_pair()
         runtime_side, init_side = channels
+        if warmup is not None:
+            warmup.join()  # no thread may run when we fork
         ctx = InitContext(
             container_id=container_id,
             config=config,
@@ -234,6 +238,7 @@ def create_container(
             direct_child = run_mode
         else:
             init_pid = pid
+        runtime_side.send("state", str(init_pid))  # the init goes on with the mounts meanwhile
         start_time = process_start_time(init_pid)
         if start_time is None:
             raise FailedPrecondition("container init exited during create")
@@ -248,7 +253,6 @@ def create_container(
             cgroup_paths=dict(manager.paths()),
         )
         store.save(state)
-        runtime_side.send("state", str(init_pid))
         hooks = config.hooks
         if hooks is not None and (hooks.prestart or hooks.create_runtime):
             runtime_side.expect("mounted")
@@ -264,6 +268,8 @@ def create_container(
             write_pid_file(pid_file, init_pid)
         return Launched(state, config, runtime_side, manager, direct_child)
     except BaseException as e:
+        if warmup is not None:
+            warmup.join()
         _undo(pid, init_pid, channels, manager, store if reserved else None, container_id)
         for fd in (console_fd, fifo_fd):
             if fd >= 0:

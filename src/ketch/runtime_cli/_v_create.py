@@ -9,6 +9,9 @@ __all__ = ["main"]
 
 
 def main(g: Globals, argv: list[str]) -> int:
+    from ketch.runtime._warm import Warmup
+
+    warmup = Warmup()  # before the heavy imports: see ketch.runtime._warm
     from ketch.runtime.create import create_container
 
     values, positional = parse(argv, CREATE_FLAGS, "create")
@@ -23,6 +26,7 @@ def main(g: Globals, argv: list[str]) -> int:
         console_socket=values["console_socket"],
         no_pivot=values["no_pivot"],
         preserve_fds=values["preserve_fds"],
+        warmup=warmup,
     )
     launched.channel.close()
     return 0

@@ -11,6 +11,9 @@ FLAGS = (*CREATE_FLAGS, Flag("detach,d"), Flag("keep"))
 
 
 def main(g: Globals, argv: list[str]) -> int:
+    from ketch.runtime._warm import Warmup
+
+    warmup = Warmup()  # before the heavy imports: see ketch.runtime._warm
     from ketch.runtime.run import run_container
 
     values, positional = parse(argv, FLAGS, "run")
@@ -26,5 +29,6 @@ def main(g: Globals, argv: list[str]) -> int:
         console_socket=values["console_socket"],
         no_pivot=values["no_pivot"],
         preserve_fds=values["preserve_fds"],
+        warmup=warmup,
         warn=g.warn,
     )
