@@ -133,10 +133,16 @@ class CgroupManager:
         return found
 
     def kill_all(self, signum: int) -> None:
-        """Send ``signum`` to every process; SIGKILL via cgroup.kill where the kernel has it."""
+        """Send ``signum`` to every process; SIGKILL via cgroup.kill where the kernel has it.
+
+        After SIGKILL a frozen (paused) cgroup is thawed: a v1 freezer would
+        otherwise hold the killed processes until someone resumes it.
+        """
         unified = self._dirs.get("")
         if signum == _SIGKILL and unified and os.path.exists(f"{unified}/cgroup.kill"):
             _files.write(unified, "cgroup.kill", "1")
+            if self.frozen():
+                self.thaw()
             return
         freeze = signum == _SIGKILL and self._can_freeze()
         if freeze:  # no process can fork away between listing and killing

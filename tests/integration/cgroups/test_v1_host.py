@@ -199,3 +199,14 @@ def test_v1_device_update_keeps_unchanged_devices(cgroup, monkeypatch):
     assert writes == [("devices.allow", "c 1:5 r")]
     with open(f"{cgroup.paths()['devices']}/devices.list") as f:
         assert sorted(f.read().split("\n")[:-1]) == ["c 1:3 rwm", "c 1:5 r"]
+
+
+@needs_v1
+def test_kill_all_of_a_paused_container(cgroup, children):
+    child = children.sleep()
+    cgroup.add_process(child.pid)
+    cgroup.freeze()
+    cgroup.kill_all(signal.SIGKILL)
+    assert child.wait(timeout=10) == -signal.SIGKILL
+    assert not cgroup.frozen()
+    cgroup.destroy()

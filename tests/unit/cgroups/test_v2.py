@@ -133,6 +133,7 @@ def test_freeze_and_kill(tree):
     (tree / "ketch/c1/cgroup.events").write_text("populated 1\nfrozen 1\n")
     cg.freeze()
     assert read(tree, "cgroup.freeze") == "1" and cg.frozen()
+    (tree / "ketch/c1/cgroup.events").write_text("populated 1\nfrozen 0\n")
     cg.kill_all(9)
     assert read(tree, "cgroup.kill") == "1"
 
