@@ -3,18 +3,21 @@
 The kernel takes the mapping from a user namespace: a short-lived child
 unshares one, the caller writes the mount's mappings into it (in the spec's
 ``containerID hostID size`` order, as for a container) and keeps an fd of it.
-The source is cloned into a detached tree (open_tree), the tree is idmapped
-(mount_setattr ``MOUNT_ATTR_IDMAP``), then attached onto the destination fd
-(move_mount): the destination is never named by path.
+The source is cloned into a detached tree (open_tree) and the tree is idmapped
+(mount_setattr ``MOUNT_ATTR_IDMAP``); the caller attaches it onto the
+destination fd (move_mount), so the destination is never named by path.  The
+tree can be made by the runtime on the host side and attached by the init in
+the container's user namespace, where idmapping the source is not permitted.
 """
 
 import os
 
 from ketch.errors import InvalidArgument
 from ketch.linux import mount as m
-from ketch.oci.runtime_spec import IDMapping
+from ketch.oci.runtime_spec import IDMapping, Linux, Mount
+from ketch.runtime._mountopts import MountOptions
 
-__all__ = ["idmapped_bind", "userns_fd"]
+__all__ = ["open_idmapped", "userns_fd"]
 
 
 def _map_text(mappings: tuple[IDMapping, ...]) -> str:
@@ -62,15 +65,33 @@ def userns_fd(
         os.waitpid(pid, 0)
 
 
-def idmapped_bind(
-    source: str, target_fd: int, *, recursive_tree: bool, recursive_map: bool, userns: int
-) -> None:
-    """Bind ``source`` onto ``target_fd`` with the mapping of the user namespace ``userns``."""
-    tree = m.open_tree(source, m.OPEN_TREE_CLONE | (m.AT_RECURSIVE if recursive_tree else 0))
+def open_idmapped(
+    mnt: Mount, opts: MountOptions, bundle: str, linux: Linux | None, what: str
+) -> int:
+    """A detached, idmapped clone of the bind source of ``mnt`` (an fd for move_mount).
+
+    Needs privilege over the source's filesystem: in a user namespace that is
+    not the case, so the runtime calls this on the host side and hands the fd over.
+    """
+    source = os.path.join(bundle, mnt.source or "")
+    uids = mnt.uid_mappings or (linux.uid_mappings if linux is not None else ())
+    gids = mnt.gid_mappings or (linux.gid_mappings if linux is not None else ())
+    userns = userns_fd(uids, gids, what)
     try:
-        m.mount_setattr(
-            tree, m.MOUNT_ATTR_IDMAP, recursive=recursive_map, userns_fd=userns, what=source
+        tree = m.open_tree(
+            source, m.OPEN_TREE_CLONE | (m.AT_RECURSIVE if opts.flags & m.MS_REC else 0)
         )
-        m.move_mount(tree, target_fd, what=source)
+        try:
+            m.mount_setattr(
+                tree,
+                m.MOUNT_ATTR_IDMAP,
+                recursive=opts.idmap == "ridmap",
+                userns_fd=userns,
+                what=source,
+            )
+        except BaseException:
+            os.close(tree)
+            raise
+        return tree
     finally:
-        os.close(tree)
+        os.close(userns)

@@ -70,11 +70,17 @@ def mount_entry(
     *,
     cgroupns: bool,
     linux: Linux | None,
+    premade: int | None = None,
 ) -> None:
-    """Perform ``mounts[index]`` (``opts`` from ``check_entry``)."""
+    """Perform ``mounts[index]`` (``opts`` from ``check_entry``); ``premade`` is a detached
+    mount made for it on the host side (``open_idmapped``), attached here and closed."""
     what = f"mounts[{index}]"
     bind = is_bind(mnt, opts)
     idmap = bool(opts.idmap or mnt.uid_mappings or mnt.gid_mappings)
+    if premade is not None:
+        with _closing(premade):
+            _attach(root_fd, mnt, opts, premade, what)
+        return
     if mnt.type == "cgroup" and not bind:
         from ketch.runtime._rootfs_cgroup import mount_cgroup
 
@@ -97,8 +103,11 @@ def mount_entry(
         _check_destination(root_fd, mnt, real, bind, source, what)
         target = fs.fd_path(fd)
         try:
-            if idmap and source is not None:
-                _idmapped(source, fd, mnt, opts, linux, what)
+            if idmap:
+                from ketch.runtime._rootfs_idmap import open_idmapped
+
+                with _closing(open_idmapped(mnt, opts, bundle, linux, what)) as tree:
+                    m.move_mount(tree, fd, what=mnt.destination)
             elif bind:
                 m.mount(source, target, None, m.MS_BIND | (opts.flags & m.MS_REC))
             else:
@@ -111,6 +120,45 @@ def mount_entry(
             _copy_up(fd, root_fd, real, what)
     finally:
         os.close(fd)
+    _apply_options(root_fd, mnt, opts, real, bound, what)
+
+
+def _attach(root_fd: int, mnt: Mount, opts: MountOptions, tree: int, what: str) -> None:
+    directory = stat.S_ISDIR(os.fstat(tree).st_mode)
+    fd = ensure_in_root(root_fd, mnt.destination, directory=directory, what=f"{what}.destination")
+    try:
+        real = real_relpath(root_fd, fd)
+        _check_destination(root_fd, mnt, real, True, None, what)
+        if real == "proc" and fs.fstatfs_type(tree) != fs.PROC_SUPER_MAGIC:
+            raise PermissionDenied(
+                f"{what}.destination {mnt.destination}: only a procfs may be bound on /proc"
+            )
+        try:
+            m.move_mount(tree, fd, what=mnt.destination)
+        except OSError as e:
+            raise PermissionDenied(f"{what}: mount on {mnt.destination}: {e.strerror}") from e
+    finally:
+        os.close(fd)
+    _apply_options(root_fd, mnt, opts, real, True, what)
+
+
+class _closing:
+    """``with _closing(fd) as fd:`` closes the fd (contextlib costs an import)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def __enter__(self) -> int:
+        return self.fd
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
+
+
+def _apply_options(
+    root_fd: int, mnt: Mount, opts: MountOptions, real: str, bound: bool, what: str
+) -> None:
+    """Remount flags, propagation and recursive attributes on the new mount at ``real``."""
     if not (
         (bound and opts.flags & BIND_REMOUNT_FLAGS)
         or opts.propagation
@@ -136,26 +184,6 @@ def mount_entry(
             raise PermissionDenied(f"{what}: options on {mnt.destination}: {e.strerror}") from e
     finally:
         os.close(top)
-
-
-def _idmapped(
-    source: str, fd: int, mnt: Mount, opts: MountOptions, linux: Linux | None, what: str
-) -> None:
-    from ketch.runtime._rootfs_idmap import idmapped_bind, userns_fd
-
-    uids = mnt.uid_mappings or (linux.uid_mappings if linux is not None else ())
-    gids = mnt.gid_mappings or (linux.gid_mappings if linux is not None else ())
-    userns = userns_fd(uids, gids, what)
-    try:
-        idmapped_bind(
-            source,
-            fd,
-            recursive_tree=bool(opts.flags & m.MS_REC),
-            recursive_map=opts.idmap == "ridmap",
-            userns=userns,
-        )
-    finally:
-        os.close(userns)
 
 
 def _mount_fs(mnt: Mount, opts: MountOptions, target: str) -> bool:

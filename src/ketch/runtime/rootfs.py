@@ -10,6 +10,7 @@ hostile image cannot aim a mount at the host.
 
 import os
 import stat
+from collections.abc import Mapping
 
 from ketch.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from ketch.linux import fs
@@ -25,14 +26,46 @@ from ketch.runtime._mountopts import propagation_flags
 from ketch.runtime._rootfs_mounts import check_entry, destination_is, is_bind, mount_entry
 from ketch.runtime._rootfs_path import ensure_in_root, open_in_root
 
-__all__ = ["console_bind", "enter_rootfs", "mount_rootfs"]
+__all__ = ["console_bind", "enter_rootfs", "mount_rootfs", "open_idmapped_mounts"]
 
 _RO_PATH_ATTRS = (
     m.MOUNT_ATTR_RDONLY | m.MOUNT_ATTR_NOSUID | m.MOUNT_ATTR_NODEV | m.MOUNT_ATTR_NOEXEC
 )
 
 
-def mount_rootfs(config: Config, bundle: str) -> str:
+def open_idmapped_mounts(config: Config, bundle: str) -> dict[int, int]:
+    """Host side, before the init enters a user namespace: a detached idmapped mount for
+    each idmapped entry of ``config.mounts``, by index, for ``mount_rootfs(premade=...)``.
+
+    Idmapping a source needs privilege over its filesystem, which the init in a
+    user namespace lacks; the fds are inherited (or passed) to the init, which
+    attaches and closes them.  The caller closes them if the init never runs.
+    """
+    from ketch.runtime._rootfs_idmap import open_idmapped
+
+    result: dict[int, int] = {}
+    try:
+        for i, mnt in enumerate(config.mounts):
+            opts = check_entry(mnt, i)
+            if opts.idmap or mnt.uid_mappings or mnt.gid_mappings:
+                try:
+                    result[i] = open_idmapped(mnt, opts, bundle, config.linux, f"mounts[{i}]")
+                except FileNotFoundError as e:
+                    raise NotFound(
+                        f"mounts[{i}].source {mnt.source}: no such file or directory"
+                    ) from e
+                except OSError as e:
+                    raise PermissionDenied(
+                        f"mounts[{i}]: cannot idmap {mnt.source}: {e.strerror}"
+                    ) from e
+    except BaseException:
+        for fd in result.values():
+            os.close(fd)
+        raise
+    return result
+
+
+def mount_rootfs(config: Config, bundle: str, *, premade: Mapping[int, int] | None = None) -> str:
     """Prepare the rootfs of ``config`` (bundle-relative) for ``enter_rootfs``; its absolute path.
 
     Checks every mount and device entry first, then makes ``/`` ``rslave``
@@ -40,7 +73,8 @@ def mount_rootfs(config: Config, bundle: str) -> str:
     bind-mounts the rootfs onto itself with the asked propagation, performs
     ``config.mounts`` in order, creates the default and configured devices and
     the /dev links when /dev is not bound from the host, and an empty
-    /dev/console when the process has a terminal.
+    /dev/console when the process has a terminal.  ``premade`` maps mount indexes to
+    detached mounts from ``open_idmapped_mounts``; they are attached and closed.
     """
     if config.root is None:
         raise InvalidArgument("root: missing from config.json")
@@ -74,7 +108,16 @@ def mount_rootfs(config: Config, bundle: str) -> str:
     root_fd = os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         for i, (mnt, opts) in enumerate(zip(config.mounts, options, strict=True)):
-            mount_entry(root_fd, mnt, opts, i, bundle, cgroupns=cgroupns, linux=linux)
+            mount_entry(
+                root_fd,
+                mnt,
+                opts,
+                i,
+                bundle,
+                cgroupns=cgroupns,
+                linux=linux,
+                premade=premade.get(i) if premade else None,
+            )
         dev_bound = any(
             destination_is(mnt, "/dev") and is_bind(mnt, opts)
             for mnt, opts in zip(config.mounts, options, strict=True)

@@ -8,6 +8,11 @@ returns a JSON-able value or raises; either is reported.  The host child then
 reports the mount points that appeared in its namespace while the container
 ran (leaks).  Both children always ``os._exit`` and die by ``alarm`` if stuck.
 
+The "host" child's namespace stands in for the real host: it starts as a copy
+of the real table, so a leak shows there exactly as it would on the host,
+while the real host stays unreachable (the copy is made private first).  The
+real table is not compared: other tests on the machine change it at any time.
+
 With ``userns=True`` the container child first unshares a user namespace that
 the host child maps (identity, 0..65535), then mount, pid, network, ipc and cgroup
 namespaces owned by it, and runs ``body`` as pid 1: mknod is refused there and
@@ -168,7 +173,6 @@ def in_container(
     """Run ``body`` in a container child (see module doc); collect what it reported.
 
     ``host_setup`` runs first in the "host" namespace (e.g. to make a mount there)."""
-    host_before = mount_points()
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -183,6 +187,5 @@ def in_container(
     with os.fdopen(r, "rb") as f:
         chunks.append(f.read())
     os.waitpid(pid, 0)
-    assert mount_points() == host_before, "the real host's mount table changed"
     messages = [json.loads(line) for line in b"".join(chunks).decode().splitlines() if line]
     return Outcome(messages)

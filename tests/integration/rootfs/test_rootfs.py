@@ -10,7 +10,7 @@ import pytest
 
 from ketch.linux import fs
 from ketch.oci.runtime_spec import Config
-from ketch.runtime.rootfs import console_bind, enter_rootfs, mount_rootfs
+from ketch.runtime.rootfs import console_bind, enter_rootfs, mount_rootfs, open_idmapped_mounts
 from tests.integration.rootfs._harness import in_container, mount_points
 
 from .conftest import MakeBundle
@@ -42,8 +42,8 @@ def _write(path: str) -> None:
         f.write("1")
 
 
-def _enter(bundle: Path, config: Config, **kw: Any) -> str:
-    rootfs = mount_rootfs(config, str(bundle))
+def _enter(bundle: Path, config: Config, premade: dict[int, int] | None = None, **kw: Any) -> str:
+    rootfs = mount_rootfs(config, str(bundle), premade=premade)
     enter_rootfs(config, rootfs, **kw)
     return rootfs
 
@@ -620,3 +620,51 @@ def test_masks_and_console_without_proc(make_bundle: MakeBundle) -> None:
 
     r = in_container(body).ok()
     assert r == {"proc": [], "firmware": [], "etc": 30, "console": True}
+
+
+def test_idmapped_mount_made_on_the_host_for_a_user_namespace(
+    make_bundle: MakeBundle, tmp_path: Path
+) -> None:
+    """In a user namespace the init may not idmap a host filesystem: the runtime makes the
+    detached idmapped mount on the host side and the init attaches it."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "f").write_text("x")
+    os.chown(data / "f", 1000, 1000)
+
+    def patch(c: dict[str, Any], _: Path) -> None:
+        c["linux"]["namespaces"].append({"type": "user"})
+        c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
+        c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
+        c["mounts"].append(
+            {
+                "destination": "/shifted",
+                "type": "bind",
+                "source": str(data),
+                "options": ["rbind", "idmap", "ro"],
+                "uidMappings": [{"containerID": 1000, "hostID": 2000, "size": 1}],
+                "gidMappings": [{"containerID": 1000, "hostID": 3000, "size": 1}],
+            }
+        )
+
+    bundle, config = make_bundle(patch)
+    premade: dict[int, int] = {}
+
+    def host_setup() -> None:
+        premade.update(open_idmapped_mounts(config, str(bundle)))
+
+    inline = in_container(lambda: mount_rootfs(config, str(bundle)), userns=True)
+    assert inline.error is not None and inline.leaks == []
+    assert inline.error["type"] == "PermissionDenied" and "mounts[7]" in inline.error["message"]
+
+    def body() -> dict[str, Any]:
+        _enter(bundle, config, premade=premade)
+        st = os.stat("/shifted/f")
+        return {
+            "premade": sorted(premade),
+            "owner": [st.st_uid, st.st_gid],
+            "ro": _errno_of(lambda: _write("/shifted/y")),
+        }
+
+    r = in_container(body, userns=True, host_setup=host_setup).ok()
+    assert r == {"premade": [7], "owner": [2000, 3000], "ro": 30}
