@@ -11,8 +11,9 @@ from ketch.layers._types import ApplyLimits, ApplyResult, DiffResult
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ketch.layers._apply import apply_layer
+    from ketch.layers._diff import diff_layer
 
-__all__ = ["ApplyLimits", "ApplyResult", "DiffResult", "apply_layer"]
+__all__ = ["ApplyLimits", "ApplyResult", "DiffResult", "apply_layer", "diff_layer"]
 
 
 def __getattr__(name: str) -> object:
@@ -20,4 +21,8 @@ def __getattr__(name: str) -> object:
         from ketch.layers._apply import apply_layer
 
         return apply_layer
+    if name == "diff_layer":
+        from ketch.layers._diff import diff_layer
+
+        return diff_layer
     raise AttributeError(name)
