@@ -179,6 +179,7 @@ class _Monitor:
 
         spec = self.spec
         prctl(_PR_SET_CHILD_SUBREAPER, 1)
+        os.chdir(spec.container_dir)  # pins nothing of the caller's (and names its owner)
         dfd = os.open(spec.container_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         path = _attach.socket_path(dfd)

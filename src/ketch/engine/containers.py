@@ -169,8 +169,9 @@ class ContainerService:
         return doc
 
     def _cleanup_runtime(self, doc: dict[str, Any]) -> None:
-        with contextlib.suppress(Exception):
-            self.runtime.delete(doc["ID"], force=True)
+        if (self.engine.runtime_root / doc["ID"]).exists():  # runc's layout: <root>/<id>/
+            with contextlib.suppress(Exception):
+                self.runtime.delete(doc["ID"], force=True)
         self._unmount(doc["ID"])
 
     def _set_exited(self, doc: dict[str, Any], code: int, error: str = "") -> None:
