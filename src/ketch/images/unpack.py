@@ -82,7 +82,7 @@ def unpack_image(
     config: ImageConfig,
 ) -> str:
     """Unpack ``manifest``'s layers; returns the top chain ID ("" for no layers)."""
-    from ketch.layers import apply_layer  # type: ignore[import-not-found,attr-defined,unused-ignore]
+    from ketch.layers import apply_layer
 
     diff_ids = config.rootfs.diff_ids
     layers = [layer for layer in manifest.layers if not is_foreign_layer(layer.media_type)]

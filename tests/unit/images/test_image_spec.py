@@ -30,7 +30,9 @@ def _manifest(**changes: object) -> bytes:
         "schemaVersion": 2,
         "mediaType": MEDIA_TYPE_OCI_MANIFEST,
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": D, "size": 2},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": D, "size": 3}],
+        "layers": [
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": D, "size": 3}
+        ],
     }
     doc.update(changes)
     return json.dumps(doc).encode()
@@ -112,21 +114,32 @@ def test_image_config_docker_keys() -> None:
     config = ImageConfig(
         architecture="amd64",
         os="linux",
-        config=ContainerConfig(env=("A=1",), cmd=("sh",), working_dir="/w", exposed_ports={"80/tcp": {}}),
+        config=ContainerConfig(
+            env=("A=1",), cmd=("sh",), working_dir="/w", exposed_ports={"80/tcp": {}}
+        ),
         rootfs=RootFS(type="layers", diff_ids=(D,)),
     )
     data = image_config_to_json(config)
     doc = json.loads(data)
-    assert doc["config"] == {"ExposedPorts": {"80/tcp": {}}, "Env": ["A=1"], "Cmd": ["sh"], "WorkingDir": "/w"}
+    assert doc["config"] == {
+        "ExposedPorts": {"80/tcp": {}},
+        "Env": ["A=1"],
+        "Cmd": ["sh"],
+        "WorkingDir": "/w",
+    }
     assert doc["rootfs"] == {"type": "layers", "diff_ids": [D]}
     assert parse_image_config(data) == config
 
 
 def test_image_config_errors() -> None:
     with pytest.raises(InvalidArgument, match=r"image config\.rootfs\.diff_ids\[0\]"):
-        parse_image_config(b'{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["x"]}}')
+        parse_image_config(
+            b'{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["x"]}}'
+        )
     with pytest.raises(InvalidArgument, match=r"rootfs\.type"):
-        parse_image_config(b'{"architecture":"amd64","os":"linux","rootfs":{"type":"x","diff_ids":[]}}')
+        parse_image_config(
+            b'{"architecture":"amd64","os":"linux","rootfs":{"type":"x","diff_ids":[]}}'
+        )
     with pytest.raises(InvalidArgument, match=r"image config\.architecture: required"):
         parse_image_config(b'{"os":"linux"}')
     with pytest.raises(InvalidArgument, match=r"config\.Env: expected an array"):

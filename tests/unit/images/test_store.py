@@ -22,8 +22,14 @@ def test_put_get_list_delete(content: ContentStore, images: ImageStore) -> None:
     record = store_image(content, images, parts, "busybox")
     assert record.name == "docker.io/library/busybox:latest"
     assert record.target.digest == parts.manifest_digest
-    for ref in ("busybox", "busybox:latest", "docker.io/library/busybox:latest",
-                parts.config_digest, parts.config_digest[7:19], parts.config_digest[7:]):
+    for ref in (
+        "busybox",
+        "busybox:latest",
+        "docker.io/library/busybox:latest",
+        parts.config_digest,
+        parts.config_digest[7:19],
+        parts.config_digest[7:],
+    ):
         assert images.get(ref).name == record.name, ref
     assert images.image_id(record) == parts.config_digest
     assert [r.name for r in images.list()] == [record.name]
@@ -45,7 +51,9 @@ def test_records_survive_a_new_store_object(content: ContentStore, images: Image
 
 def test_put_requires_content_and_manifest_type(content: ContentStore, images: ImageStore) -> None:
     with pytest.raises(NotFound):
-        images.put("x", Descriptor("application/vnd.oci.image.manifest.v1+json", "sha256:" + "1" * 64, 1))
+        images.put(
+            "x", Descriptor("application/vnd.oci.image.manifest.v1+json", "sha256:" + "1" * 64, 1)
+        )
     d = content.ingest(b"{}")
     with pytest.raises(InvalidArgument, match="media type"):
         images.put("x", Descriptor("text/plain", d, 2))
@@ -101,7 +109,9 @@ def test_platform_selection_from_index(content: ContentStore, images: ImageStore
     amd = busybox_image(architecture="amd64")
     arm64 = busybox_image(architecture="arm64", variant="v8")
     armv7 = busybox_image(architecture="arm", variant="v7")
-    _index_with(content, images, {"linux/amd64": amd, "linux/arm64/v8": arm64, "linux/arm/v7": armv7})
+    _index_with(
+        content, images, {"linux/amd64": amd, "linux/arm64/v8": arm64, "linux/arm/v7": armv7}
+    )
     record = images.get("multi")
     d, _ = images.resolve_manifest(record, Platform("amd64", "linux"))
     assert d.digest == amd.manifest_digest
