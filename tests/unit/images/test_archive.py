@@ -240,7 +240,7 @@ def test_huge_manifest_json(
     monkeypatch.setattr(reader, "MAX_METADATA_SIZE", 1000)
     members = _docker_members()
     members["manifest.json"] = b" " * 2000
-    with pytest.raises(ResourceExhausted, match="manifest.json"):
+    with pytest.raises(ResourceExhausted, match=r"manifest\.json"):
         load_archive(_tar(members), content, images)
     _assert_clean(content, images)
 
