@@ -30,6 +30,7 @@ MANIFEST_ACCEPT = ", ".join(
     (MEDIA_TYPE_OCI_INDEX, DOCKER_MANIFEST_LIST, MEDIA_TYPE_OCI_MANIFEST, DOCKER_MANIFEST_V2)
 )
 _READ_CHUNK = 1 << 20
+_WRITE_BATCH = 1 << 21
 _TRANSIENT = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, asyncio.TimeoutError)
 
 Progress = Callable[[int], None]
@@ -172,12 +173,15 @@ class RemoteRepository:
                     if attempt == attempts:
                         raise Unavailable(f"blob {desc.digest}: {e or type(e).__name__}") from e
                     await asyncio.sleep(self.transport.backoff * 2 ** (attempt - 1))
-            writer.commit(desc.size, desc.digest)
+            await asyncio.to_thread(writer.commit, desc.size, desc.digest)
         finally:
             writer.close()
 
     async def _download(self, desc: Descriptor, writer: Any, progress: Progress | None) -> None:
         headers = {}
+        pending: list[bytes] = []
+        pending_size = 0
+        inflight: asyncio.Future[None] | None = None
         offset = writer.offset
         if offset >= desc.size > 0:
             return
@@ -195,12 +199,24 @@ class RemoteRepository:
                     writer.truncate(0)
             else:
                 raise_for_status(resp.status, f"blob {desc.digest}", await read_error(resp))
+            # file writes and hashing run in a thread (both release the GIL) while the
+            # loop keeps receiving: on a fast link the first touch of page cache dominates
             async for chunk in resp.content.iter_any():
-                writer.write(chunk)
-                if progress is not None:
-                    progress(writer.offset)
+                pending.append(chunk)
+                pending_size += len(chunk)
+                if pending_size >= _WRITE_BATCH:
+                    batch, pending, pending_size = pending, [], 0
+                    inflight = asyncio.ensure_future(asyncio.to_thread(_write_all, writer, batch))
+                    await asyncio.shield(inflight)
+                    if progress is not None:
+                        progress(writer.offset)
         finally:
+            if inflight is not None and not inflight.done():
+                await asyncio.wait([inflight])  # the thread finishes before anything else writes
+            _write_all(writer, pending)  # what arrived (also before a failure: kept for resume)
             resp.release()
+        if progress is not None:
+            progress(writer.offset)
         if writer.offset != desc.size:
             raise aiohttp.ClientPayloadError(
                 f"blob ended after {writer.offset} of {desc.size} bytes"
@@ -294,6 +310,11 @@ async def _file_chunks(
             yield chunk
             if progress is not None:
                 progress(sent)
+
+
+def _write_all(writer: Any, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        writer.write(chunk)
 
 
 def _range_start(header: str) -> int | None:

@@ -85,6 +85,7 @@ class Transport:
                 headers={"User-Agent": self._user_agent},
                 timeout=aiohttp.ClientTimeout(total=None, connect=30, sock_read=120),
                 auto_decompress=False,
+                read_bufsize=1 << 22,
             )
         return self._session
 
@@ -135,9 +136,14 @@ class Transport:
         async with lock:
             if host in self._challenges:
                 return
-            schemes = ["https"]
-            if self._insecure(host) or is_loopback(host):
-                schemes.append("http")
+            # loopback: plain HTTP first (a TLS server there answers it with an error and
+            # HTTPS follows); insecure hosts elsewhere: HTTPS first, then HTTP
+            if is_loopback(host):
+                schemes = ["http", "https"]
+            elif self._insecure(host):
+                schemes = ["https", "http"]
+            else:
+                schemes = ["https"]
             last: Exception | None = None
             for scheme in schemes:
                 try:
@@ -147,6 +153,9 @@ class Transport:
                         allow_redirects=False,
                     ) as resp:
                         await resp.read()
+                        if resp.status not in (200, 401):  # e.g. 400 "HTTP to an HTTPS server"
+                            last = Unavailable(f"{scheme}://{host}/v2/ answered {resp.status}")
+                            continue
                         self._schemes[host] = scheme
                         if resp.status == 401:
                             self._challenges[host] = _pick(

@@ -154,25 +154,28 @@ async def _pull_one(
             report(ProgressEvent("Download complete", id=ident))
             report(ProgressEvent("Pull complete", id=ident))
 
-    await fetch(manifest.config, False)
-    config = parse_image_config(
-        content.read(manifest.config.digest, max_size=4 << 20),
-        what=f"config {manifest.config.digest}",
-    )
-    if platform is not None and descriptor is top:
-        have = config.platform
-        if platform_rank(platform, have) is None:
-            raise NotFound(
-                f"image with reference {shown} was found but does not match the specified "
-                f"platform: wanted {platform}, actual: {have}"
-            )
     layers = [layer for layer in manifest.layers if not is_foreign_layer(layer.media_type)]
-    tasks = [asyncio.ensure_future(fetch(layer, True)) for layer in layers]
+    # the config and the layers are fetched together; the config is checked when it lands
+    tasks = [asyncio.ensure_future(fetch(manifest.config, False))]
+    tasks += [asyncio.ensure_future(fetch(layer, True)) for layer in layers]
     try:
-        await asyncio.gather(*tasks)
+        await tasks[0]
+        config = parse_image_config(
+            content.read(manifest.config.digest, max_size=4 << 20),
+            what=f"config {manifest.config.digest}",
+        )
+        if platform is not None and descriptor is top:
+            have = config.platform
+            if platform_rank(platform, have) is None:
+                raise NotFound(
+                    f"image with reference {shown} was found but does not match the specified "
+                    f"platform: wanted {platform}, actual: {have}"
+                )
+        await asyncio.gather(*tasks[1:])
     finally:
         for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
     name = ref.string()
     images.put(name, top)
     report(ProgressEvent(f"Digest: {digest}"))

@@ -110,6 +110,7 @@ class _Pusher:
         finally:
             for task in tasks:
                 task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         await self.repo.put_manifest(reference or desc.digest, desc.media_type, data)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from aiohttp import web
@@ -16,6 +17,7 @@ __all__ = ["blob", "upload", "uploads"]
 
 _CONTENT_RANGE = re.compile(r"(?:bytes )?(\d+)-(\d+)(?:/\d+|/\*)?")
 _CHUNK = 1 << 20
+_WRITE_BATCH = 1 << 21
 
 
 def _state(request: web.Request) -> State:
@@ -62,24 +64,51 @@ def _upload_headers(name: str, upload: Upload) -> dict[str, str]:
 
 
 async def _receive(request: web.Request, state: State, upload: Upload) -> int:
-    """Append the request body to ``upload``; returns the bytes received."""
+    """Append the request body to ``upload``; returns the bytes received.
+
+    Writes and hashing run in a worker thread (both release the GIL) in batches while
+    the event loop keeps reading the socket.
+    """
     limit = state.config.max_blob_size
     received = 0
+    pending: list[bytes] = []
+    pending_size = 0
+    inflight: asyncio.Future[None] | None = None
     try:
         while True:
-            chunk = await request.content.read(_CHUNK)
+            chunk = await request.content.readany()
+            if chunk:
+                received += len(chunk)
+                if upload.size + pending_size + len(chunk) > limit:
+                    pending, pending_size = [], 0
+                    if inflight is not None:
+                        await asyncio.wait([inflight])
+                    state.storage.cancel_upload(upload)
+                    raise RegistryError(
+                        "SIZE_INVALID", f"blob is larger than {limit} bytes", status=413
+                    )
+                pending.append(chunk)
+                pending_size += len(chunk)
+            if pending_size >= _WRITE_BATCH or (not chunk and pending):
+                if inflight is not None:
+                    await inflight
+                batch, pending, pending_size = pending, [], 0
+                inflight = asyncio.ensure_future(asyncio.to_thread(_write_all, upload, batch))
             if not chunk:
                 break
-            received += len(chunk)
-            if upload.size + len(chunk) > limit:
-                state.storage.cancel_upload(upload)
-                raise RegistryError(
-                    "SIZE_INVALID", f"blob is larger than {limit} bytes", status=413
-                )
-            upload.write(chunk)
     finally:
+        if inflight is not None and not inflight.done():
+            await asyncio.wait([inflight])
+        _write_all(upload, pending)  # what arrived before a failure stays for a resume
         upload.close()
+    if inflight is not None:
+        inflight.result()
     return received
+
+
+def _write_all(upload: Upload, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        upload.write(chunk)
 
 
 def _check_content_range(request: web.Request, upload: Upload) -> None:
@@ -107,9 +136,11 @@ def _check_content_range(request: web.Request, upload: Upload) -> None:
         )
 
 
-def _finish(state: State, upload: Upload, digest: str) -> web.Response:
+async def _finish(state: State, upload: Upload, digest: str) -> web.Response:
     try:
-        state.storage.commit_upload(upload, digest, state.config.max_blob_size)
+        await asyncio.to_thread(
+            state.storage.commit_upload, upload, digest, state.config.max_blob_size
+        )
     except InvalidArgument as e:
         raise RegistryError("DIGEST_INVALID", str(e)) from e
     return web.Response(
@@ -157,7 +188,7 @@ async def uploads(request: web.Request, name: str) -> web.StreamResponse:
     upload = state.storage.start_upload(name)
     if digest is not None:
         await _receive(request, state, upload)
-        return _finish(state, upload, digest)
+        return await _finish(state, upload, digest)
     if request.content_length:
         await _receive(request, state, upload)
     return web.Response(status=202, headers=_upload_headers(name, upload))
@@ -193,5 +224,5 @@ async def upload(request: web.Request, name: str, upload_id: str) -> web.StreamR
         if request.content_length or request.headers.get("Transfer-Encoding"):
             _check_content_range(request, session)
             await _receive(request, state, session)
-        return _finish(state, session, digest)
+        return await _finish(state, session, digest)
     raise RegistryError("UNSUPPORTED", f"{method} on an upload")

@@ -55,4 +55,5 @@ def serve(
         access_log=None,
         handle_signals=True,
         shutdown_timeout=5.0,
+        handler_args={"read_bufsize": 1 << 22},
     )
