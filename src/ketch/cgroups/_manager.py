@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 
 from ketch.cgroups import _files
-from ketch.errors import FailedPrecondition, InvalidArgument, NotFound
+from ketch.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ class CgroupManager:
             except FileExistsError:
                 pass
             except OSError as e:
-                raise _files.write_error(current, "<mkdir>", e) from e
+                raise _mkdir_error(current, e) from e
             self._prepare_dir(key, current)
 
     def _prepare_dir(self, key: str, path: str) -> None:
@@ -208,6 +208,17 @@ class CgroupManager:
 
     def oom_kill_count(self) -> int:
         raise NotImplementedError
+
+
+def _mkdir_error(path: str, err: OSError) -> Exception:
+    import errno
+
+    what = f"cgroup: cannot create {path}: {os.strerror(err.errno or 0)}"
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return PermissionDenied(what)
+    if err.errno == errno.ENOENT:
+        return NotFound(what + " (is the cgroup hierarchy mounted?)")
+    return FailedPrecondition(what)
 
 
 def _remove_tree(path: str) -> None:

@@ -6,12 +6,10 @@
 * systemd's ``slice:prefix:name``: refused (no systemd cgroup driver here).
 """
 
-import os
-
 from ketch.cgroups._mode import CgroupMode
 from ketch.errors import InvalidArgument, NotImplementedByHost
 
-__all__ = ["UNIFIED", "check_inside", "clean_cgroups_path", "parse_proc_cgroup", "resolve_dirs"]
+__all__ = ["UNIFIED", "clean_cgroups_path", "parse_proc_cgroup", "resolve_dirs"]
 
 UNIFIED = ""  # the key of the cgroup2 directory in a manager's paths
 
@@ -97,9 +95,3 @@ def resolve_dirs(
             roots[key] = mount.mountpoint
     return dirs, roots
 
-
-def check_inside(path: str, root: str) -> None:
-    """Refuse a cgroup dir that is not strictly below its hierarchy root."""
-    real = os.path.normpath(path)
-    if not real.startswith(root.rstrip("/") + "/"):
-        raise InvalidArgument(f"cgroup: {path} is not below the cgroup mount {root}")

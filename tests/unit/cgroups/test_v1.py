@@ -312,3 +312,11 @@ def test_missing_controller_is_found_before_any_write(tree):
     with pytest.raises(NotImplementedByHost, match=r"network\.classID: the net_cls"):
         manager(tree).set(LinuxResources(pids=Pids(limit=5), network=Network(class_id=1)))
     assert read(tree, "pids", "pids.max") == "max\n"
+
+
+def test_create_in_an_unwritable_place_names_the_dir(tmp_path):
+    from ketch.errors import NotFound
+
+    mode = parse_mountinfo(v1_mountinfo(tmp_path / "absent"))
+    with pytest.raises(NotFound, match=r"cannot create .*absent/cpu/x"):
+        open_manager("/x", "c1", mode=mode).create()
