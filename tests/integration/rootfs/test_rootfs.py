@@ -131,26 +131,33 @@ def test_no_pivot_and_writable_root(make_bundle: MakeBundle) -> None:
     assert (bundle / "rootfs" / "newfile").exists()
 
 
+@pytest.mark.parametrize("no_pivot", [False, True])
 @pytest.mark.parametrize(
     "propagation",
     ["private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"],
 )
-def test_rootfs_propagation(make_bundle: MakeBundle, propagation: str) -> None:
+def test_rootfs_propagation(make_bundle: MakeBundle, propagation: str, no_pivot: bool) -> None:
     def patch(c: dict[str, Any], _: Path) -> None:
         c["linux"]["rootfsPropagation"] = propagation
 
     bundle, config = make_bundle(patch)
 
     def body() -> str:
-        _enter(bundle, config)
+        from ketch.linux.mount import mount
+
+        _enter(bundle, config, no_pivot=no_pivot)
+        mount("tmpfs", "/tmp", "tmpfs", 0, "size=64k")  # made inside: must not reach the host
         return _mountinfo()["/"][1]
 
-    optional = in_container(body, shared_host=True).ok()  # .ok() checks nothing leaked
+    # the "host" is rshared like a systemd host; .ok() checks nothing appeared on it
+    optional = in_container(body, shared_host=True).ok()
     if "shared" in propagation:
         assert "shared:" in optional
     elif "unbindable" in propagation:
         assert "unbindable" in optional
-    elif propagation.endswith("private"):
+    elif "slave" in propagation:
+        assert "master:" in optional
+    else:
         assert optional == ""
 
 
