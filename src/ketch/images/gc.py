@@ -27,7 +27,7 @@ from ketch.oci.image_spec import (
     parse_manifest,
 )
 
-__all__ = ["GcResult", "collect_garbage", "mark"]
+__all__ = ["GcResult", "collect_garbage", "mark", "reachable"]
 
 STALE_EXTRACT_SECONDS = 3600.0
 
@@ -63,6 +63,14 @@ def _walk(images: ImageStore, d: Descriptor, blobs: set[str], chains: set[str], 
     chains.update(chain_ids(config.rootfs.diff_ids))
 
 
+def reachable(images: ImageStore, descriptor: Descriptor) -> tuple[set[str], set[str]]:
+    """The blobs and chain IDs under one image target (present ones only)."""
+    blobs: set[str] = set()
+    chains: set[str] = set()
+    _walk(images, descriptor, blobs, chains, 0)
+    return blobs, chains
+
+
 def mark(images: ImageStore, extra_roots: Iterable[str] = ()) -> tuple[set[str], set[str]]:
     """The blob digests and snapshot chain IDs reachable from records and ``extra_roots``."""
     blobs: set[str] = set()
@@ -80,15 +88,25 @@ def collect_garbage(
     snapshot_roots: Iterable[str] = (),
     grace_seconds: float = 0.0,
     snapshots: bool = True,
+    only: Iterable[str] | None = None,
 ) -> GcResult:
-    """Delete unreachable blobs (and snapshots); returns what was removed."""
+    """Delete unreachable blobs (and snapshots); returns what was removed.
+
+    ``only`` limits the sweep to those blobs (e.g. the ones of a removed image),
+    which then need no grace period."""
+    candidates = set(only) if only is not None else None
     with images.lock():
         blobs, chains = mark(images, extra_roots)
         now = time.time()
         removed: list[str] = []
         freed = 0
         for info in list(images.content.walk()):
-            if info.digest in blobs or now - info.created < grace_seconds:
+            if info.digest in blobs:
+                continue
+            if candidates is not None:
+                if info.digest not in candidates:
+                    continue
+            elif now - info.created < grace_seconds:
                 continue
             with contextlib.suppress(NotFound):
                 images.content.delete(info.digest)

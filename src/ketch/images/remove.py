@@ -26,6 +26,7 @@ class ImageUser(Record):
 class RemoveResult(Record):
     untagged: tuple[str, ...]  # familiar references, as docker prints them
     deleted: tuple[str, ...]  # image IDs
+    blobs: tuple[str, ...] = ()  # the deleted image's blobs: gc candidates
 
     def lines(self) -> list[str]:
         return [f"Untagged: {u}" for u in self.untagged] + [f"Deleted: {d}" for d in self.deleted]
@@ -116,6 +117,11 @@ def remove_image(
                 f"conflict: unable to delete {_short(image_id)} (must be forced) - image is "
                 f"being used by stopped container {using[0].container_id[:12]}"
             )
+    from ketch.images.gc import reachable
+
+    candidates: set[str] = set()
+    for r in related:
+        candidates |= reachable(images, r.target)[0]
     untagged = []
     for r in related:
         try:
@@ -124,7 +130,7 @@ def remove_image(
             continue
         if not r.is_dangling:
             untagged.append(_familiar(r))
-    return RemoveResult(tuple(untagged), (image_id,))
+    return RemoveResult(tuple(untagged), (image_id,), tuple(sorted(candidates)))
 
 
 class PruneResult(Record):

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     images = engine.images
     users = image_users(engine)
     status = 0
-    removed = False
+    candidates: set[str] = set()
     for ref in args.images:
         try:
             result = remove_image(images, ref, force=args.force, users=users)
@@ -54,9 +54,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             ctx.stderr.write(f"Error response from daemon: {e}\n")
             status = 1
             continue
-        removed = removed or bool(result.deleted)
+        candidates.update(result.blobs)
         for line in result.lines():
             ctx.stdout.write(line + "\n")
-    if removed:
-        collect_garbage(images, grace_seconds=60.0)
+    if candidates:
+        collect_garbage(images, only=candidates)
     return status
