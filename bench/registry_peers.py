@@ -66,9 +66,17 @@ def start_ketch(storage: Path) -> Server:
     port = _free_port()
     proc = subprocess.Popen(
         [
-            sys.executable, "-c", "import sys; from ketch.cli import main; sys.exit(main())",
-            "registry", "serve", "--addr", f"127.0.0.1:{port}", "--storage", str(storage),
-            "--access-log", "",
+            sys.executable,
+            "-c",
+            "import sys; from ketch.cli import main; sys.exit(main())",
+            "registry",
+            "serve",
+            "--addr",
+            f"127.0.0.1:{port}",
+            "--storage",
+            str(storage),
+            "--access-log",
+            "",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

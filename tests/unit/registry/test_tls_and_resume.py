@@ -58,7 +58,7 @@ def test_tls_registry_with_certs_d(tmp_path, start_server, stores, client_factor
         src = stores("src")
         parts = busybox_image()
         store_image(src.content, src.images, parts, f"{host}/tls:v1")
-        with pytest.raises(Unavailable, match="TLS verification failed|cannot reach"):
+        with pytest.raises(Unavailable, match=r"TLS verification failed|cannot reach"):
             push(f"{host}/tls:v1", content=src.content, images=src.images, client=client_factory())
         certs_d = tmp_path / "certs.d"
         (certs_d / host).mkdir(parents=True)
@@ -140,7 +140,7 @@ def test_truncated_upload_stores_nothing(tmp_path):
             resp = await client.post("/v2/x/blobs/uploads/")
             location = resp.headers["Location"]
             # a raw request announcing more bytes than it sends, then hanging up
-            reader, writer = await asyncio.open_connection(server.host, server.port)
+            _reader, writer = await asyncio.open_connection(server.host, server.port)
             writer.write(
                 f"PUT {location}?digest={sha256(data)} HTTP/1.1\r\nHost: x\r\n"
                 f"Content-Length: {len(data)}\r\n\r\n".encode()
