@@ -69,10 +69,8 @@ def build_image(size_mb: int = 200, cache: Path = CACHE) -> BenchImage:
     per_layer = size_mb * (1 << 20) // 5
     layers: list[tuple[bytes, str]] = []  # (blob, diff_id)
     for i in range(5):
-        if i in (0, 2, 4):
-            data = rng.randbytes(per_layer)
-        else:
-            data = _text(rng, per_layer * 3)  # compresses to roughly a layer's worth
+        # random (incompressible) layers, and text layers that compress about 3:1
+        data = rng.randbytes(per_layer) if i in (0, 2, 4) else _text(rng, per_layer * 3)
         tar = _tar(f"data/layer{i}.bin", data)
         layers.append((igzip.compress(tar, compresslevel=1), _sha256(tar)))
     config = json.dumps(
