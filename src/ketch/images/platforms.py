@@ -6,7 +6,7 @@ host also runs ``arm`` v8/v7/v6/v5 images and prefers exact variants; a missing
 variant matches the architecture's default.
 """
 
-import platform as _platform
+import os
 
 from ketch.errors import InvalidArgument
 from ketch.oci.image_spec import Platform
@@ -60,7 +60,8 @@ def normalize(p: Platform) -> Platform:
 
 def host_platform() -> Platform:
     """The platform of this machine (``linux/amd64``, ``linux/arm64/v8``...)."""
-    arch, variant = _ARCH_ALIASES.get(_platform.machine().lower(), (_platform.machine(), None))
+    machine = os.uname().machine
+    arch, variant = _ARCH_ALIASES.get(machine.lower(), (machine, None))
     return normalize(Platform(architecture=arch, os="linux", variant=variant))
 
 
