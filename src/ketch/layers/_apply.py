@@ -309,6 +309,8 @@ class _Applier:
         self._remove(pfd, name, key)
 
     def _opaque(self, dkey: bytes, member: bytes) -> None:
+        if self.root.through_symlink(dkey):
+            raise InvalidArgument(f"layer member {member!r}: opaque marker under a symlink")
         fd = self.root.dir(dkey, member)
         if self.overlay:
             os.setxattr(fd, "trusted.overlay.opaque", b"y")

@@ -15,7 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ketch.errors import InvalidArgument, NotFound, PermissionDenied
-from ketch.linux.fs import RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, openat2
+from ketch.linux.fs import (
+    RESOLVE_BENEATH,
+    RESOLVE_IN_ROOT,
+    RESOLVE_NO_MAGICLINKS,
+    RESOLVE_NO_SYMLINKS,
+    openat2,
+)
 
 __all__ = ["DestRoot"]
 
@@ -46,6 +52,17 @@ class DestRoot:
     def open_in_root(self, key: bytes, flags: int = _DIR) -> int:
         """A new fd for ``key`` resolved inside the destination (raises ``OSError``)."""
         return openat2(self.fd, os.fsdecode(key), flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+
+    def through_symlink(self, key: bytes) -> bool:
+        """Whether ``key`` exists only by way of a symlink in its path."""
+        if not key:
+            return False
+        try:
+            os.close(openat2(self.fd, os.fsdecode(key), os.O_PATH,
+                             RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS))
+        except OSError as e:
+            return e.errno == errno.ELOOP
+        return False
 
     def dir(self, key: bytes, member: bytes, create: bool = True) -> int:
         """The directory ``key`` (b"" is the destination), made if missing and ``create``."""
