@@ -133,6 +133,9 @@ def _members(tar: tarfile.TarFile, content: ContentStore, contents: ArchiveConte
         f = tar.extractfile(member)
         if f is None:
             continue
+        if name in METADATA_NAMES:  # kept in memory only: no blob for it
+            contents.metadata[name] = f.read(MAX_METADATA_SIZE + 1)
+            continue
         digest = _ingest_member(content, f, member.size, name, contents)
         contents.members[name] = ArchiveMember(digest=digest, size=member.size)
 
@@ -140,15 +143,11 @@ def _members(tar: tarfile.TarFile, content: ContentStore, contents: ArchiveConte
 def _ingest_member(
     content: ContentStore, f: IO[bytes], size: int, name: str, contents: ArchiveContents
 ) -> str:
-    keep = name in METADATA_NAMES
     ref = f"archive-{os.getpid()}-{os.urandom(8).hex()}"
-    buffer = bytearray()
     with content.writer(ref, total=size) as w:
         try:
             while chunk := f.read(_CHUNK):
                 w.write(chunk)
-                if keep:
-                    buffer += chunk
             if w.offset != size:
                 raise InvalidArgument(f"archive member {name} is truncated")
             digest = w.digest()
@@ -159,6 +158,4 @@ def _ingest_member(
             raise
     if not existed:
         contents.new_blobs.add(digest)
-    if keep:
-        contents.metadata[name] = bytes(buffer)
     return digest

@@ -147,9 +147,7 @@ def import_rootfs(
             variant=plat.variant,
             config=container_config,
             rootfs=RootFS(type="layers", diff_ids=(diff_id,)),
-            history=(
-                History(created=created, comment=message or f"Imported from {source}"),
-            ),
+            history=(History(created=created, comment=message or f"Imported from {source}"),),
             created=created,
         )
         config_bytes = image_config_to_json(config)

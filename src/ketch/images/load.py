@@ -158,6 +158,11 @@ def _load_contents(
     for names, _ in plan:
         for n in names:
             parse_reference(n)
+    from ketch.images.gc import reachable
+
+    used: set[str] = set()
+    for _, target in plan:
+        used |= reachable(images, target)[0]
     result: list[LoadedImage] = []
     for names, target in plan:
         records = [images.put(n, target) for n in names]
@@ -168,6 +173,8 @@ def _load_contents(
             result += [LoadedImage(parse_reference(n).familiar(), image_id, target) for n in names]
         else:
             result.append(LoadedImage(None, image_id, target))
+    # what the archive held beyond the images (docker's legacy v1 json, VERSION files)
+    discard_new(content, contents.new_blobs - used)
     return result
 
 

@@ -15,7 +15,14 @@ from ketch.images.reference import is_image_id_prefix, parse_reference
 from ketch.images.store import DANGLING_PREFIX, ImageRecord, ImageStore
 from ketch.oci._record import Record
 
-__all__ = ["ImageUser", "PruneResult", "RemoveResult", "prune_images", "remove_image", "users_from_containers"]
+__all__ = [
+    "ImageUser",
+    "PruneResult",
+    "RemoveResult",
+    "prune_images",
+    "remove_image",
+    "users_from_containers",
+]
 
 
 class ImageUser(Record):

@@ -150,6 +150,12 @@ class ImageStore:
         record of ``target`` is dropped once it has a name.
         """
         name = normalize_name(name)
+        if not name.startswith(DANGLING_PREFIX):
+            named_digest = parse_reference(name).digest
+            if named_digest is not None and named_digest != target.digest:
+                raise InvalidArgument(
+                    f"{name}: the digest does not match the target {target.digest}"
+                )
         if target.media_type not in MANIFEST_MEDIA_TYPES | INDEX_MEDIA_TYPES:
             raise InvalidArgument(f"image target: unsupported media type {target.media_type!r}")
         if not self.content.exists(target.digest):

@@ -295,3 +295,37 @@ def test_failed_load_keeps_existing_blobs(
         load_archive(_tar(members), content, images)
     assert _state(content, images) == before
     assert sha256(parts.config) in before[1]
+
+
+def test_multiplatform_oci_layout(
+    tmp_path: Path, content: ContentStore, images: ImageStore
+) -> None:
+    from tests.support.images import OCI_INDEX, multiplatform_index
+
+    amd = busybox_image(architecture="amd64")
+    arm = busybox_image(architecture="arm64", variant="v8")
+    index, parts = multiplatform_index({"linux/amd64": amd, "linux/arm64/v8": arm})
+    target = {"mediaType": OCI_INDEX, "digest": sha256(index), "size": len(index)}
+    layout = write_oci_layout(tmp_path / "l", parts, "ex.com/multi:1", index_target=target)
+    loaded = load_path(layout, content, images)
+    assert loaded[0].target.digest == sha256(index)
+    assert loaded[0].image_id == amd.config_digest  # the host's (amd64) manifest
+    out = tmp_path / "saved.tar"
+    save_to_path(images, ["ex.com/multi:1"], out)
+    content2 = ContentStore(tmp_path / "c2")
+    images2 = ImageStore(tmp_path / "i2", content2)
+    assert load_path(out, content2, images2)[0].target.digest == sha256(index)
+    assert {i.digest for i in content2.walk()} == {i.digest for i in content.walk()}
+
+
+def test_load_keeps_only_image_blobs(
+    tmp_path: Path, content: ContentStore, images: ImageStore
+) -> None:
+    parts = multilayer_image()
+    load_path(
+        write_docker_archive(tmp_path / "a.tar", parts, ["m:1"], legacy=True), content, images
+    )
+    record = images.get("m:1")
+    from ketch.images.gc import reachable
+
+    assert {i.digest for i in content.walk()} == reachable(images, record.target)[0]

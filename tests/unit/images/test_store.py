@@ -165,3 +165,11 @@ def test_platform_rules() -> None:
     assert platform_rank(parse_platform("linux/arm/v6"), parse_platform("linux/arm/v7")) is None
     with pytest.raises(InvalidArgument):
         parse_platform("linux//amd64")
+
+
+def test_digest_name_must_match_target(content: ContentStore, images: ImageStore) -> None:
+    parts = busybox_image()
+    target = store_image(content, images, parts, None)
+    images.put(f"busybox@{parts.manifest_digest}", target)
+    with pytest.raises(InvalidArgument, match="does not match"):
+        images.put(f"busybox@{sha256(b'other')}", target)
