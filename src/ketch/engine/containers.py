@@ -444,6 +444,8 @@ class ContainerService:
         detach: bool = False,
         privileged: bool = False,
         console_size: tuple[int, int] | None = None,
+        console_socket: str | None = None,
+        pid_file: str | None = None,
     ) -> list[str]:
         """The runtime command line that runs ``cmd`` in the running container ``ref``."""
         import json
@@ -485,6 +487,10 @@ class ContainerService:
             argv.append("--tty")
         if detach:
             argv.append("--detach")
+        if console_socket is not None:
+            argv += ["--console-socket", console_socket]
+        if pid_file is not None:
+            argv += ["--pid-file", pid_file]
         argv.append(doc["ID"])
         return argv
 

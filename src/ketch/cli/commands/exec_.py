@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 
 from ketch.cli.commands._args import parse_with_command
@@ -47,6 +48,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     env.extend(e if "=" in e else f"{e}={os.environ.get(e, '')}" for e in args.env)
     svc = ctx.engine().containers
     size = terminal_size(ctx.stdin.fileno()) if args.tty else None
+    if args.tty and not args.detach:
+        return _exec_tty(args, ctx, env, size)
     argv = svc.exec_argv(args.container, args.command, env=env, workdir=args.workdir,
                          user=args.user, tty=args.tty, detach=args.detach,
                          privileged=args.privileged, console_size=size)
@@ -58,3 +61,31 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     finally:
         os.unlink(process_file)
     return proc.returncode
+
+
+def _exec_tty(args: argparse.Namespace, ctx: CliContext, env: list[str],
+              size: tuple[int, int] | None) -> int:
+    import sys
+
+    from ketch.cli.commands._exec_tty import run_exec_tty
+    from ketch.cli.commands._session import parse_detach_keys
+
+    svc = ctx.engine().containers
+    made: list[str] = []
+
+    def make_argv(console_socket: str, pid_file: str) -> list[str]:
+        argv = svc.exec_argv(args.container, args.command, env=env, workdir=args.workdir,
+                             user=args.user, tty=True, detach=True, privileged=args.privileged,
+                             console_size=size, console_socket=console_socket, pid_file=pid_file)
+        made.append(str(argv[list(argv).index("--process") + 1]))
+        return argv
+
+    try:
+        ctx.stdout.flush()
+        return run_exec_tty(make_argv, stdin_fd=ctx.stdin.fileno() if args.interactive else None,
+                            stdout_fd=sys.stdout.fileno(),
+                            detach_keys=parse_detach_keys(args.detach_keys))
+    finally:
+        for path in made:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
