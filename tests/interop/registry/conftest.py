@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,11 +74,11 @@ def distribution(tmp_path: Path) -> Iterator[str]:
         stop(proc)
 
 
-@pytest.fixture
-def ketch_registry(tmp_path: Path) -> Iterator[str]:
-    """``ketch registry serve`` as a separate process; yields ``127.0.0.1:<port>``."""
-    port = free_port()
-    proc = subprocess.Popen(
+def start_ketch_registry(
+    tmp_path: Path, *extra: str, port: int | None = None
+) -> subprocess.Popen[bytes]:
+    port = port or free_port()
+    return subprocess.Popen(
         [
             sys.executable,
             "-c",
@@ -90,13 +91,67 @@ def ketch_registry(tmp_path: Path) -> Iterator[str]:
             str(tmp_path / "ketch-registry"),
             "--access-log",
             str(tmp_path / "access.log"),
+            *extra,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+@pytest.fixture
+def ketch_registry(tmp_path: Path) -> Iterator[str]:
+    """``ketch registry serve`` as a separate process; yields ``127.0.0.1:<port>``."""
+    port = free_port()
+    proc = start_ketch_registry(tmp_path, port=port)
     try:
         wait_ready(f"http://127.0.0.1:{port}/v2/", proc)
         yield f"127.0.0.1:{port}"
+    finally:
+        stop(proc)
+
+
+@pytest.fixture
+def ketch_registry_auth(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """``ketch registry serve`` with a bcrypt htpasswd and its own token endpoint;
+    yields (host, "user:password")."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+    htpasswd = tmp_path / "htpasswd"
+    htpasswd.write_text(
+        f"skopeo:{crypt.crypt('s3cret', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))}\n"
+    )
+    key = tmp_path / "token.key"
+    key.write_bytes(os.urandom(32).hex().encode())
+    port = free_port()
+    proc = start_ketch_registry(
+        tmp_path,
+        "--htpasswd",
+        str(htpasswd),
+        "--token-realm",
+        f"http://127.0.0.1:{port}/token",
+        "--token-issuer",
+        "ketch-interop",
+        "--token-key",
+        str(key),
+        port=port,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
+            except urllib.error.HTTPError as e:
+                if e.code == 401:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("ketch registry with auth did not start")
+            time.sleep(0.1)
+        yield f"127.0.0.1:{port}", "skopeo:s3cret"
     finally:
         stop(proc)
 

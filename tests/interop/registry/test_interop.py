@@ -197,3 +197,56 @@ def test_skopeo_copy_between_distribution_and_ketch(tmp_path, distribution, ketc
     assert json.loads(tags.stdout)["Tags"] == ["1"]
     access = [json.loads(line) for line in (tmp_path / "access.log").read_text().splitlines()]
     assert any(e["method"] == "PUT" and "/manifests/" in e["path"] for e in access)
+
+
+def test_skopeo_with_token_auth_against_ketch_server(tmp_path, ketch_registry_auth, skopeo):
+    host, creds = ketch_registry_auth
+    parts = busybox_image()
+    archive = write_docker_archive(tmp_path / "bb.tar", parts, ["bb:1"])
+    denied = subprocess.run(
+        [
+            skopeo,
+            "copy",
+            "--dest-tls-verify=false",
+            f"docker-archive:{archive}",
+            f"docker://{host}/private/bb:1",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert denied.returncode != 0
+    subprocess.run(
+        [
+            skopeo,
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            creds,
+            f"docker-archive:{archive}",
+            f"docker://{host}/private/bb:1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    out = subprocess.run(
+        [
+            skopeo,
+            "inspect",
+            "--tls-verify=false",
+            "--creds",
+            creds,
+            f"docker://{host}/private/bb:1",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert len(json.loads(out.stdout)["Layers"]) == 1
+    # and ketch's client with the same credentials through the docker config
+    from ketch.registry.auth import Credentials
+
+    docker_config = DockerConfig(tmp_path / "docker" / "config.json")
+    docker_config.store(host, Credentials(*creds.split(":")))
+    content, images = stores(tmp_path / "k")
+    pulled = pull(f"{host}/private/bb:1", content=content, images=images, client=client(tmp_path))
+    assert pulled.digest == json.loads(out.stdout)["Digest"]

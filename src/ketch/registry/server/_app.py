@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -56,7 +57,7 @@ def _challenge(state: State, scope: str | None, error: str | None = None) -> dic
     return {"WWW-Authenticate": 'Basic realm="ketch-registry"'}
 
 
-def _authorize(request: web.Request, state: State, name: str | None, action: str) -> None:
+async def _authorize(request: web.Request, state: State, name: str | None, action: str) -> None:
     """Check the request's credentials for ``action`` on repository ``name``."""
     if state.htpasswd is None and state.tokens is None:
         return
@@ -84,7 +85,8 @@ def _authorize(request: web.Request, state: State, name: str | None, action: str
         return
     assert state.htpasswd is not None
     creds = parse_basic(header)
-    if creds is None or not state.htpasswd.verify(*creds):
+    # bcrypt is slow on purpose: checked in a thread, the loop keeps serving
+    if creds is None or not await asyncio.to_thread(state.htpasswd.verify, *creds):
         raise RegistryError("UNAUTHORIZED", None, headers=_challenge(state, scope))
     request[USER] = creds[0]
 
@@ -93,10 +95,10 @@ async def _v2(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     path = request.path
     if path in ("/v2", "/v2/"):
-        _authorize(request, state, None, "")
+        await _authorize(request, state, None, "")
         return web.json_response({})
     if path == "/v2/_catalog":
-        _authorize(request, state, None, "")
+        await _authorize(request, state, None, "")
         page, next_last = _manifests.paginate(
             request, state.storage.repositories(), state.config.max_page
         )
@@ -107,7 +109,7 @@ async def _v2(request: web.Request) -> web.StreamResponse:
     kind, groups = _route(path)
     name = groups["name"]
     action = _ACTIONS.get(request.method, "push")
-    _authorize(request, state, name, action)
+    await _authorize(request, state, name, action)
     try:
         if kind == "uploads":
             return await _blobs.uploads(request, name)
@@ -130,7 +132,7 @@ async def _token(request: web.Request) -> web.StreamResponse:
     if state.tokens is None or state.htpasswd is None:
         raise RegistryError("UNSUPPORTED", "this server issues no tokens", status=404)
     creds = parse_basic(request.headers.get("Authorization", ""))
-    if creds is None or not state.htpasswd.verify(*creds):
+    if creds is None or not await asyncio.to_thread(state.htpasswd.verify, *creds):
         raise RegistryError(
             "UNAUTHORIZED", None, headers={"WWW-Authenticate": 'Basic realm="ketch-token"'}
         )

@@ -189,7 +189,7 @@ async def uploads(request: web.Request, name: str) -> web.StreamResponse:
     if digest is not None:
         await _receive(request, state, upload)
         return await _finish(state, upload, digest)
-    if request.content_length:
+    if request.body_exists:
         await _receive(request, state, upload)
     return web.Response(status=202, headers=_upload_headers(name, upload))
 
@@ -199,30 +199,44 @@ def _may_pull_default(name: str) -> bool:
 
 
 async def upload(request: web.Request, name: str, upload_id: str) -> web.StreamResponse:
-    """GET/PATCH/PUT/DELETE ``/v2/<name>/blobs/uploads/<uuid>``."""
+    """GET/PATCH/PUT/DELETE ``/v2/<name>/blobs/uploads/<uuid>``.
+
+    Requests that change one session are serialized; a request that waited finds the
+    session gone if the one before it finished or cancelled it.
+    """
     state = _state(request)
-    try:
-        session = state.storage.open_upload(name, upload_id)
-    except NotFound as e:
-        raise RegistryError("BLOB_UPLOAD_UNKNOWN", str(e)) from e
-    method = request.method
-    if method == "GET":
-        return web.Response(status=204, headers=_upload_headers(name, session))
+    if request.method == "GET":
+        return web.Response(
+            status=204, headers=_upload_headers(name, _open(state, name, upload_id))
+        )
     _writable(state)
-    if method == "DELETE":
-        state.storage.cancel_upload(session)
-        return web.Response(status=204)
-    if method == "PATCH":
-        _check_content_range(request, session)
-        await _receive(request, state, session)
-        return web.Response(status=202, headers=_upload_headers(name, session))
-    if method == "PUT":
-        digest = request.query.get("digest")
-        if digest is None:
-            raise RegistryError("DIGEST_INVALID", "digest query parameter is required")
-        _check_digest(digest)
-        if request.content_length or request.headers.get("Transfer-Encoding"):
+    lock = state.upload_locks.setdefault(upload_id, asyncio.Lock())
+    async with lock:
+        session = _open(state, name, upload_id)
+        method = request.method
+        if method == "DELETE":
+            state.storage.cancel_upload(session)
+            state.upload_locks.pop(upload_id, None)
+            return web.Response(status=204)
+        if method == "PATCH":
             _check_content_range(request, session)
             await _receive(request, state, session)
-        return await _finish(state, session, digest)
-    raise RegistryError("UNSUPPORTED", f"{method} on an upload")
+            return web.Response(status=202, headers=_upload_headers(name, session))
+        if method == "PUT":
+            digest = request.query.get("digest")
+            if digest is None:
+                raise RegistryError("DIGEST_INVALID", "digest query parameter is required")
+            _check_digest(digest)
+            if request.body_exists:
+                _check_content_range(request, session)
+                await _receive(request, state, session)
+            state.upload_locks.pop(upload_id, None)
+            return await _finish(state, session, digest)
+    raise RegistryError("UNSUPPORTED", f"{request.method} on an upload")
+
+
+def _open(state: State, name: str, upload_id: str) -> Upload:
+    try:
+        return state.storage.open_upload(name, upload_id)
+    except NotFound as e:
+        raise RegistryError("BLOB_UPLOAD_UNKNOWN", str(e)) from e

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +37,7 @@ class State:
     def __init__(self, config: ServerConfig, storage: Storage) -> None:
         self.config = config
         self.storage = storage
+        self.upload_locks: dict[str, asyncio.Lock] = {}
         self.htpasswd = Htpasswd(config.htpasswd) if config.htpasswd is not None else None
         self.tokens: TokenAuthority | None = None
         if config.token_realm is not None:

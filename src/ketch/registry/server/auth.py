@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import time
 import warnings
 from pathlib import Path
@@ -93,12 +94,27 @@ class Htpasswd:
             if not sep or not user:
                 raise InvalidArgument(f"{path}:{number}: expected user:hash")
             self._users[user] = hashed
+        # successful checks, keyed by a salted hash: bcrypt costs ~0.1 s per check and
+        # Basic auth sends the password with every request
+        self._salt = os.urandom(16)
+        self._verified: set[bytes] = set()
 
     def verify(self, user: str, password: str) -> bool:
         """True if ``password`` matches the user's hash (constant-time compare)."""
         stored = self._users.get(user)
         if stored is None:
             return False
+        key = hashlib.sha256(self._salt + f"{user}\0{password}\0{stored}".encode()).digest()
+        if key in self._verified:
+            return True
+        if self._check(password, stored):
+            if len(self._verified) < 4096:
+                self._verified.add(key)
+            return True
+        return False
+
+    @staticmethod
+    def _check(password: str, stored: str) -> bool:
         if stored.startswith("{SHA}"):
             computed = "{SHA}" + base64.b64encode(hashlib.sha1(password.encode()).digest()).decode()
         elif stored.startswith("$apr1$"):

@@ -1,0 +1,74 @@
+"""Progress events and their renderers."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from ketch.registry.client.progress import (
+    JsonLinesProgress,
+    PlainProgress,
+    ProgressEvent,
+    RichProgress,
+    auto_progress,
+    short_id,
+)
+
+EVENTS = [
+    ProgressEvent("Pulling from library/busybox", id="latest"),
+    ProgressEvent("Pulling fs layer", id="abc123"),
+    ProgressEvent("Downloading", id="abc123", current=1 << 20, total=4 << 20),
+    ProgressEvent("Downloading", id="abc123", current=2 << 20, total=4 << 20),
+    ProgressEvent("Pull complete", id="abc123"),
+    ProgressEvent("Digest: sha256:" + "0" * 64),
+]
+
+
+def test_docker_json_message_shape():
+    assert EVENTS[2].to_json() == {
+        "status": "Downloading",
+        "progressDetail": {"current": 1 << 20, "total": 4 << 20},
+        "id": "abc123",
+    }
+    assert EVENTS[-1].to_json() == {"status": "Digest: sha256:" + "0" * 64}
+    assert short_id("sha256:" + "ab" * 32) == "abababababab"
+
+
+def test_json_lines():
+    out = io.StringIO()
+    render = JsonLinesProgress(out)
+    for event in EVENTS:
+        render(event)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert lines == [e.to_json() for e in EVENTS]
+
+
+def test_plain_lines_skip_byte_counts():
+    out = io.StringIO()
+    render = PlainProgress(out)
+    for event in EVENTS:
+        render(event)
+    assert out.getvalue().splitlines() == [
+        "latest: Pulling from library/busybox",
+        "abc123: Pulling fs layer",
+        "abc123: Downloading",
+        "abc123: Pull complete",
+        "Digest: sha256:" + "0" * 64,
+    ]
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_rich_on_a_terminal():
+    out = _Tty()
+    render = auto_progress(out)
+    assert isinstance(render, RichProgress)
+    for event in EVENTS:
+        render(event)
+    render.close()
+    text = out.getvalue()
+    assert "abc123" in text and "Pull complete" in text and "Digest:" in text
+    assert isinstance(auto_progress(io.StringIO()), PlainProgress)
