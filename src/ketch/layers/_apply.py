@@ -334,21 +334,37 @@ class _Applier:
                 finally:
                     os.close(sub)
 
+    def _open_dir(self, key: bytes) -> int:
+        if not key:
+            return os.dup(self.root.fd)
+        pkey, _, base = key.rpartition(b"/")
+        pfd = self.root.dir(pkey, key, create=False)
+        return os.open(base, _DIR_NOFOLLOW, dir_fd=pfd)
+
     def _finish_dirs(self) -> None:
-        seen: set[bytes] = set()
+        """Directory modes and times, after their contents; directories the layer changed
+        without naming them keep the times they had."""
+        seen = {key for key, _, _ in self.dirs}
+        for key, (atime_ns, mtime_ns) in list(self.root.existing.items()):
+            if key in seen:
+                continue
+            try:
+                fd = self._open_dir(key)
+            except (KetchError, OSError):
+                continue  # removed or replaced by the layer
+            try:
+                os.utime(fd, ns=(atime_ns, mtime_ns))
+            finally:
+                os.close(fd)
+        seen.clear()
         for key, mode, mtime_ns in reversed(self.dirs):
             if key in seen:
                 continue
             seen.add(key)
-            if not key:
-                fd = os.dup(self.root.fd)
-            else:
-                pkey, _, base = key.rpartition(b"/")
-                try:
-                    pfd = self.root.dir(pkey, key, create=False)
-                    fd = os.open(base, _DIR_NOFOLLOW, dir_fd=pfd)
-                except (KetchError, OSError):
-                    continue  # replaced or removed later in the layer
+            try:
+                fd = self._open_dir(key)
+            except (KetchError, OSError):
+                continue  # replaced or removed later in the layer
             try:
                 os.fchmod(fd, mode)
                 os.utime(fd, ns=(mtime_ns, mtime_ns))

@@ -35,6 +35,9 @@ class DestRoot:
     def __init__(self, dest: Path, on_mkdir: Callable[[bytes, int], None]) -> None:
         self.fd = os.open(dest, _DIR | os.O_CLOEXEC)
         self._cache: dict[bytes, int] = {}
+        st = os.fstat(self.fd)
+        # directories that existed before this layer: (atime, mtime) to keep when changed
+        self.existing: dict[bytes, tuple[int, int]] = {b"": (st.st_atime_ns, st.st_mtime_ns)}
         self._on_mkdir = on_mkdir
 
     def close(self) -> None:
@@ -58,8 +61,9 @@ class DestRoot:
         if not key:
             return False
         try:
-            os.close(openat2(self.fd, os.fsdecode(key), os.O_PATH,
-                             RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS))
+            os.close(
+                openat2(self.fd, os.fsdecode(key), os.O_PATH, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)
+            )
         except OSError as e:
             return e.errno == errno.ELOOP
         return False
@@ -73,6 +77,9 @@ class DestRoot:
             return fd
         try:
             fd = self.open_in_root(key)
+            if key not in self.existing:
+                st = os.fstat(fd)
+                self.existing[key] = (st.st_atime_ns, st.st_mtime_ns)
         except OSError as e:
             if e.errno == errno.ENOENT:
                 if not create:

@@ -18,7 +18,13 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ketch.errors import FailedPrecondition, InvalidArgument, NotImplementedByHost, PermissionDenied
+from ketch.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    NotImplementedByHost,
+    PermissionDenied,
+)
 from ketch.linux import mount as _m
 from ketch.oci.runtime_spec import Mount
 
@@ -67,6 +73,8 @@ def _error(e: OSError, m: Mount, target: str) -> Exception:
         return NotImplementedByHost(what)
     if e.errno == errno.EINVAL:
         return InvalidArgument(what)
+    if e.errno in (errno.ENOENT, errno.ENOTDIR):
+        return NotFound(what)
     return FailedPrecondition(what)
 
 
