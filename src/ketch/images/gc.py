@@ -30,6 +30,7 @@ from ketch.oci.image_spec import (
 __all__ = ["GcResult", "collect_garbage", "mark", "reachable"]
 
 STALE_EXTRACT_SECONDS = 3600.0
+ABANDONED_INGEST_SECONDS = 86400.0
 
 
 class GcResult(Record):
@@ -112,6 +113,8 @@ def collect_garbage(
                 images.content.delete(info.digest)
                 removed.append(info.digest)
                 freed += info.size
+        if candidates is None:  # a full sweep also drops day-old abandoned ingests
+            images.content.prune_ingests(ABANDONED_INGEST_SECONDS)
         removed_snapshots: list[str] = []
         if snapshots and images.snapshotter is not None:
             chains.update(snapshot_roots)

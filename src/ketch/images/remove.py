@@ -39,6 +39,8 @@ class RemoveResult(Record):
         return [f"Untagged: {u}" for u in self.untagged] + [f"Deleted: {d}" for d in self.deleted]
 
 
+STRAY_GRACE_SECONDS = 3600.0
+
 Users = Callable[[str], Sequence[ImageUser]]
 
 
@@ -156,13 +158,14 @@ def prune_images(
     """Delete dangling images (every unused image with ``all_``), then collect garbage.
 
     ``keep`` lets the caller's filters (``label=``, ``until=``) spare images."""
-    from ketch.images.gc import collect_garbage
+    from ketch.images.gc import collect_garbage, reachable
 
     by_id: dict[str, list[ImageRecord]] = {}
     for r in images.list():
         by_id.setdefault(images.image_id(r), []).append(r)
     untagged: list[str] = []
     deleted: list[str] = []
+    candidates: set[str] = set()
     for image_id, records in sorted(by_id.items()):
         dangling = all(r.is_dangling for r in records)
         if not (all_ or dangling) or users(image_id):
@@ -170,6 +173,7 @@ def prune_images(
         if keep is not None and any(keep(r) for r in records):
             continue
         for r in records:
+            candidates |= reachable(images, r.target)[0]
             try:
                 images.delete(r.name)
             except NotFound:
@@ -177,5 +181,7 @@ def prune_images(
             if not r.is_dangling:
                 untagged.append(_familiar(r))
         deleted.append(image_id)
-    result = collect_garbage(images)
-    return PruneResult(tuple(untagged), tuple(deleted), result.freed_bytes)
+    # the pruned images' blobs at once; other strays only when older than an in-flight pull
+    freed = collect_garbage(images, only=candidates).freed_bytes
+    freed += collect_garbage(images, grace_seconds=STRAY_GRACE_SECONDS).freed_bytes
+    return PruneResult(tuple(untagged), tuple(deleted), freed)
