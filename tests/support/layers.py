@@ -2,7 +2,7 @@
 
 ``layer(members, compression=...)`` returns the blob bytes; members are made
 by the small helpers below (``file``, ``directory``, ``symlink``, ``hardlink``,
-``chardev``, ``fifo``, ``whiteout``, ``opaque``).  Names are written exactly
+``chardev``, ``blockdev``, ``fifo``, ``whiteout``, ``opaque``).  Names are written exactly
 as given (``../x``, ``/etc/x``): ``tarfile`` does not clean them when writing.
 """
 
@@ -58,6 +58,12 @@ def hardlink(name: str, target: str) -> Member:
 
 def chardev(name: str, major: int, minor: int, *, mode: int = 0o666) -> Member:
     info = _info(name, tarfile.CHRTYPE, mode, 0, 0, MTIME, None)
+    info.devmajor, info.devminor = major, minor
+    return info, b""
+
+
+def blockdev(name: str, major: int, minor: int, *, mode: int = 0o660) -> Member:
+    info = _info(name, tarfile.BLKTYPE, mode, 0, 0, MTIME, None)
     info.devmajor, info.devminor = major, minor
     return info, b""
 

@@ -14,6 +14,7 @@ from ketch.layers import apply_layer
 from ketch.snapshots import Snapshotter, open_snapshotter
 from ketch.snapshots.mount import mount_all, unmount_all
 from tests.support.layers import (
+    Member,
     chardev,
     directory,
     file,
@@ -46,7 +47,7 @@ def target(tmp_path: Path) -> Iterator[Path]:
         unmount_all(t, detach=True)
 
 
-def _commit_layer(s: Snapshotter, name: str, parent: str | None, members: list) -> None:  # type: ignore[type-arg]
+def _commit_layer(s: Snapshotter, name: str, parent: str | None, members: list[Member]) -> None:
     key = f"extract {name}"
     s.prepare(key, parent)
     mode = "overlay" if s.kind == "overlayfs" else "delete"
