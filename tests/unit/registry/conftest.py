@@ -149,8 +149,11 @@ def start_server():
 def registry(tmp_path: Path, start_server: Any) -> Callable[..., ThreadedServer]:
     """``registry(**config)``: a ketch registry server on loopback with storage in tmp_path."""
 
+    count = [0]
+
     def _registry(**options: Any) -> ThreadedServer:
-        storage = tmp_path / f"registry-{len(options)}-{id(options)}"
+        count[0] += 1
+        storage = tmp_path / f"registry-{count[0]}"
         return start_server(create_app(ServerConfig(storage=storage, **options)))
 
     return _registry

@@ -193,3 +193,44 @@ def test_mirror_is_tried_first_and_primary_is_fallback(start_server, stores, cli
         client=client_factory(registries=good),
     )
     assert json.loads(dst.content.read(parts.manifest_digest)) == json.loads(parts.manifest)
+
+
+def test_anonymous_bearer_token_flow_like_docker_hub(start_server, stores, client_factory, parts):
+    """401 Bearer challenge, an anonymous token from the realm (``access_token``), cached."""
+    token_requests: list[dict[str, str]] = []
+
+    async def token(request: web.Request) -> web.Response:
+        token_requests.append(
+            dict(request.query) | {"auth": request.headers.get("Authorization", "")}
+        )
+        return web.json_response({"access_token": "anon-token", "expires_in": 300})
+
+    token_app = web.Application()
+    token_app.router.add_get("/token", token)
+    token_server = start_server(token_app)
+    fake = FakeRegistry(parts)
+    inner = fake.handle
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Authorization") != "Bearer anon-token":
+            scope = "repository:x:pull"
+            return web.Response(
+                status=401,
+                headers={
+                    "WWW-Authenticate": f'Bearer realm="http://{token_server.host}/token",'
+                    f'service="fake.registry",scope="{scope}"'
+                },
+            )
+        return await inner(request)
+
+    fake.handle = guarded  # type: ignore[method-assign]
+    server = start_server(fake.app())
+    dst = stores("dst")
+    pull(f"{server.host}/x:v1", content=dst.content, images=dst.images, client=client_factory())
+    assert dst.content.exists(parts.layers[0].digest)
+    assert len(token_requests) == 1
+    assert token_requests[0] == {
+        "service": "fake.registry",
+        "scope": "repository:x:pull",
+        "auth": "",
+    }

@@ -210,3 +210,37 @@ def test_basic_auth_registry(tmp_path, registry, stores, client_factory):
         )
     login(server.host, "bob", "pw", client=client_factory())
     push(f"{server.host}/app:v1", content=src.content, images=src.images, client=client_factory())
+
+
+def test_push_of_partial_index_pushes_a_present_manifest(registry, stores, client_factory):
+    first, second = registry(), registry()
+    amd = busybox_image(architecture="amd64")
+    arm = busybox_image(architecture="arm64", variant="v8", labels={"arch": "arm"})
+    index, parts = multiplatform_index({"linux/amd64": amd, "linux/arm64/v8": arm})
+    src = stores("src")
+    for digest, data in parts.blobs().items():
+        src.content.ingest(data, expected=digest)
+    from ketch.oci.image_spec import MEDIA_TYPE_OCI_INDEX, Descriptor
+    from tests.support.images import sha256
+
+    src.images.put(f"{first.host}/m:1", Descriptor(MEDIA_TYPE_OCI_INDEX, sha256(index), len(index)))
+    push(f"{first.host}/m:1", content=src.content, images=src.images, client=client_factory())
+    mid = stores("mid")  # holds the index and the arm64 image only
+    pull(
+        f"{first.host}/m:1",
+        content=mid.content,
+        images=mid.images,
+        platform=parse_platform("linux/arm64"),
+        client=client_factory(),
+    )
+    mid.images.put(f"{second.host}/m:1", mid.images.get(f"{first.host}/m:1").target)
+    events: list[ProgressEvent] = []
+    pushed = push(
+        f"{second.host}/m:1",
+        content=mid.content,
+        images=mid.images,
+        progress=events.append,
+        client=client_factory(),
+    )
+    assert pushed.digest == arm.manifest_digest
+    assert any("incomplete" in e.status for e in events)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from ketch.content import ContentStore
-from ketch.errors import InvalidArgument, NotFound
+from ketch.errors import InvalidArgument, NotFound, Unavailable
 from ketch.images.reference import Reference, parse_reference
 from ketch.images.store import ImageStore
 from ketch.oci.image_spec import (
@@ -79,8 +79,6 @@ class _Pusher:
                         self.report(ProgressEvent(f"Mounted from {source}", id=ident))
                     return
                 break  # the 202 session is used for the upload
-            if location is None:
-                location = await self.repo.start_upload()
             last = [0]
 
             def on_bytes(sent: int) -> None:
@@ -88,9 +86,21 @@ class _Pusher:
                     last[0] = sent
                     self.report(ProgressEvent("Pushing", id=ident, current=sent, total=desc.size))
 
-            await self.repo.upload_blob(
-                desc, self.content, location, on_bytes, chunk_size=self.client.chunk_size
-            )
+            attempts = max(1, self.client.retries)
+            for attempt in range(1, attempts + 1):
+                if location is None:
+                    location = await self.repo.start_upload()
+                try:
+                    await self.repo.upload_blob(
+                        desc, self.content, location, on_bytes, chunk_size=self.client.chunk_size
+                    )
+                    break
+                except Unavailable:  # a broken connection: start a new upload session
+                    if attempt == attempts:
+                        raise
+                    location = None
+                    last[0] = 0
+                    await asyncio.sleep(self.client.backoff * 2 ** (attempt - 1))
         if layer:
             self.report(ProgressEvent("Pushed", id=ident))
 
@@ -163,7 +173,16 @@ async def _push_index(
             from ketch.images.store import ImageRecord
 
             assert isinstance(record, ImageRecord)
-            chosen, _ = images.resolve_manifest(record)
+            try:
+                chosen, _ = images.resolve_manifest(record)
+            except NotFound:  # not the host's platform: the first manifest present here
+                candidates = [d for d in local if d.media_type in MANIFEST_MEDIA_TYPES]
+                if not candidates:
+                    raise
+                chosen = candidates[0]
+            pusher.report(
+                ProgressEvent(f"index {target.digest} is incomplete here: pushing {chosen.digest}")
+            )
             await pusher.image(chosen, tag)
             return chosen
     for child in local:
