@@ -110,6 +110,7 @@ def _init(ctx: InitContext) -> None:
             ns.unshare(ns.CLONE_NEWUSER)
             channel.send("userns")
         channel.expect("go")  # the runtime wrote the id maps and joined the cgroup
+        _preload(ctx.config)  # still the host's root: its files (and Python's) are readable
         _become_root()
         plan.join_kinds(tuple(k for k in plan.join if k != "user"))
         ns.unshare(plan.flags((*_OWN_KINDS, "cgroup", *FOR_CHILDREN)))
@@ -119,7 +120,7 @@ def _init(ctx: InitContext) -> None:
         if pid:
             channel.send("pid", str(pid))
             os._exit(0)
-        prctl(_PR_SET_PDEATHSIG, _SIGKILL)
+        # no parent-death signal here: the middle process (our parent) exits at once
         plan.close()
         prepared = _early(ctx)
     else:
@@ -145,10 +146,33 @@ def _early(ctx: InitContext) -> "Prepared":
         ns.sethostname(config.hostname)
     if config.domainname:
         ns.setdomainname(config.domainname)
-    from ketch.runtime import rootfs  # noqa: F401 (imported while the runtime joins the cgroup)
-
+    _preload(config)
     assert config.process is not None  # checked by create
     return prepare_process(config.process, config.linux)  # loads what it needs from the host
+
+
+def _preload(config: Config) -> None:
+    """Import every module the init may need later: once it is root of a user namespace
+    or inside the rootfs, the host's Python files may be out of its reach."""
+    from ketch.runtime import _rootfs_cgroup, _rootfs_mountinfo, process, rootfs  # noqa: F401
+
+    if any(m.uid_mappings or m.gid_mappings for m in config.mounts):
+        from ketch.runtime import _rootfs_idmap  # noqa: F401
+    if any("tmpcopyup" in m.options for m in config.mounts):
+        from ketch.runtime import _rootfs_copy  # noqa: F401
+    linux = config.linux
+    if linux is not None and linux.seccomp is not None:
+        from ketch.runtime import _process_seccomp, _seccomp_rules  # noqa: F401
+    if linux is not None and linux.sysctl:
+        from ketch.runtime import _sysctl  # noqa: F401
+    if config.hooks is not None:
+        from ketch.oci import _decode  # noqa: F401
+        from ketch.runtime import _json, hooks  # noqa: F401
+    if config.process is not None and config.process.terminal:
+        import socket  # noqa: F401
+
+        from ketch.linux import pty  # noqa: F401
+        from ketch.runtime import console  # noqa: F401
 
 
 def _become_root() -> None:

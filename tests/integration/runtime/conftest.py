@@ -93,17 +93,35 @@ BundleFactory = Callable[..., Path]
 
 
 @pytest.fixture
+def open_dir() -> Iterator[Path]:
+    """A temporary directory every user can traverse (pytest's are 0700: a user
+    namespace's root could not reach a rootfs below them)."""
+    path = Path(tempfile.mkdtemp(prefix="ketch-rt-"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
 def make_bundle(tmp_path: Path, busybox: Path, rt: Runtime) -> BundleFactory:
     """``make_bundle(args, name=..., patch=fn(config))`` -> bundle directory."""
 
-    def make(args: list[str], name: str = "bundle", patch: Callable[[dict[str, Any]], None] | None = None, **kw: Any) -> Path:
+    def make(
+        args: list[str],
+        name: str = "bundle",
+        patch: Callable[[dict[str, Any]], None] | None = None,
+        base: Path | None = None,
+        **kw: Any,
+    ) -> Path:
         config = default_config(args, **kw)
         cgroup = f"/ketch-test-{uuid.uuid4().hex[:12]}"
         config["linux"]["cgroupsPath"] = cgroup
         rt.cgroup_paths.append(cgroup)
         if patch is not None:
             patch(config)
-        bundle = tmp_path / name
+        bundle = (base or tmp_path) / name
         rootfs = bundle / config["root"]["path"]
         if not rootfs.exists():
             bundle.mkdir(parents=True, exist_ok=True)

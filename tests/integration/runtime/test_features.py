@@ -1,0 +1,157 @@
+"""Hooks, the console socket, user namespaces and what must not leak into a container."""
+
+import json
+import os
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.runtime.conftest import BundleFactory, Runtime
+
+pytestmark = pytest.mark.root
+
+
+def _hook(out: Path, name: str) -> dict[str, Any]:
+    """A host hook writing its stdin (the state) and its pid namespace to files."""
+    script = f"cat > {out}/{name}.json; readlink /proc/self/ns/pid > {out}/{name}.pidns"
+    return {"path": "/bin/sh", "args": ["sh", "-c", script], "timeout": 10}
+
+
+def test_hooks_run_with_the_state_at_their_points(
+    rt: Runtime, make_bundle: BundleFactory, tmp_path: Path
+) -> None:
+    out = tmp_path / "hooks"
+    out.mkdir()
+    in_container = {  # startContainer runs inside: its path and files are the container's
+        "path": "/bin/sh",
+        "args": ["sh", "-c", "cat > /startContainer.json"],
+    }
+
+    def hooks(config: dict[str, Any]) -> None:
+        config["root"]["readonly"] = False
+        config["hooks"] = {
+            "prestart": [_hook(out, "prestart")],
+            "createRuntime": [_hook(out, "createRuntime")],
+            "createContainer": [_hook(out, "createContainer")],
+            "startContainer": [in_container],
+            "poststart": [_hook(out, "poststart")],
+            "poststop": [_hook(out, "poststop")],
+        }
+        config["annotations"] = {"org.example.test": "hooks"}
+
+    bundle = make_bundle(["sleep", "60"], patch=hooks)
+    rt("create", "-b", str(bundle), "hk", check=True)
+    created = {p.stem for p in out.glob("*.json")}
+    assert created == {"prestart", "createRuntime", "createContainer"}
+    state = json.loads((out / "createRuntime.json").read_text())
+    assert state["id"] == "hk" and state["status"] == "creating"
+    assert state["pid"] == rt.state("hk")["pid"]
+    assert state["annotations"] == {"org.example.test": "hooks"}
+    host_pidns = os.readlink("/proc/self/ns/pid")
+    assert (out / "createRuntime.pidns").read_text().strip() == host_pidns
+    assert (out / "createContainer.pidns").read_text().strip() != host_pidns
+    rt("start", "hk", check=True)
+    assert json.loads((out / "poststart.json").read_text())["status"] == "running"
+    start_state = json.loads((bundle / "rootfs" / "startContainer.json").read_text())
+    assert start_state["id"] == "hk"
+    rt("kill", "hk", "KILL", check=True)
+    rt("delete", "--force", "hk", check=True)
+    stopped = json.loads((out / "poststop.json").read_text())
+    assert stopped["status"] == "stopped"
+
+
+def test_failing_create_hook_aborts_create(rt: Runtime, make_bundle: BundleFactory) -> None:
+    def hooks(config: dict[str, Any]) -> None:
+        config["hooks"] = {"createRuntime": [{"path": "/bin/false", "args": ["false"]}]}
+
+    bundle = make_bundle(["sleep", "60"], patch=hooks)
+    result = rt("create", "-b", str(bundle), "hookfail")
+    assert result.returncode == 1 and "createRuntime hook /bin/false" in result.stderr
+    assert not (rt.root / "hookfail").exists()
+
+
+class _ConsoleReceiver:
+    """A console socket like containerd's: accepts one connection and keeps the pty master."""
+
+    def __init__(self, path: Path) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(str(path))
+        self.sock.listen(1)
+        self.master: int | None = None
+        self.name = b""
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        conn, _ = self.sock.accept()
+        with conn:
+            msg, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+            self.name, self.master = msg, fds[0] if fds else None
+
+
+def test_console_socket_receives_the_pty_master(
+    rt: Runtime, make_bundle: BundleFactory, tmp_path: Path
+) -> None:
+    receiver = _ConsoleReceiver(tmp_path / "console.sock")
+    script = "tty; test -t 0 && echo stdin-is-a-tty; sleep 60"
+    bundle = make_bundle(["sh", "-c", script], terminal=True)
+    assert "console-socket" in rt("create", "-b", str(bundle), "tty0").stderr
+    rt("create", "-b", str(bundle), "--console-socket", str(tmp_path / "console.sock"), "tty1", check=True)
+    receiver.thread.join(5)
+    assert receiver.master is not None
+    try:
+        rt("start", "tty1", check=True)
+        data = b""
+        while b"stdin-is-a-tty" not in data:
+            chunk = os.read(receiver.master, 1024)
+            if not chunk:
+                break
+            data += chunk
+        assert b"/dev/pts/0" in data or b"/dev/console" in data
+        assert b"stdin-is-a-tty" in data
+    finally:
+        os.close(receiver.master)
+        receiver.sock.close()
+        rt("delete", "--force", "tty1")
+
+
+def test_no_host_fd_cwd_or_env_leaks_into_the_container(
+    rt: Runtime, make_bundle: BundleFactory, tmp_path: Path
+) -> None:
+    script = "ls /proc/self/fd | tr '\\n' ' '; echo; readlink /proc/self/cwd; env | sort | tr '\\n' ' '"
+    bundle = make_bundle(["sh", "-c", script])
+    secret = open(tmp_path / "secret", "w")  # noqa: SIM115 (held open across the run)
+    try:
+        env = dict(os.environ, LEAKME="host-secret")
+        out = rt("run", "-b", str(bundle), "leak", check=True, env=env, pass_fds=(secret.fileno(),), cwd=str(tmp_path)).stdout
+    finally:
+        secret.close()
+    fds, cwd, envs = out.split("\n")[:3]
+    assert fds.split() == ["0", "1", "2", "3"]  # 3: ls's own directory fd
+    assert cwd == "/"
+    assert "LEAKME" not in envs
+    assert "HOME=/root" in envs.split()
+
+
+def test_user_namespace_maps_root(rt: Runtime, make_bundle: BundleFactory, open_dir: Path) -> None:
+    def userns(config: dict[str, Any]) -> None:
+        config["linux"]["namespaces"].append({"type": "user"})
+        config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        config["root"]["readonly"] = False
+        # sysfs and cgroupfs cannot be mounted from a user namespace without a netns owner:
+        config["mounts"] = [m for m in config["mounts"] if m["destination"] not in ("/sys", "/sys/fs/cgroup")]
+
+    bundle = make_bundle(["sleep", "60"], patch=userns, base=open_dir)
+    rt("run", "-d", "-b", str(bundle), "uns", check=True)
+    pid = rt.state("uns")["pid"]
+    with open(f"/proc/{pid}/status") as f:
+        uids = next(line for line in f if line.startswith("Uid:")).split()[1:]
+    assert uids == ["100000"] * 4  # host view: the mapped id
+    out = rt("exec", "uns", "sh", "-c", "id -u; cat /proc/self/uid_map", check=True).stdout.split()
+    assert out[0] == "0"
+    assert out[1:4] == ["0", "100000", "65536"]
+    rt("delete", "--force", "uns", check=True)
