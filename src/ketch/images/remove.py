@@ -83,6 +83,19 @@ def _by_name(images: ImageStore, ref: str) -> ImageRecord | None:
     return record if record.name == name or "@" in ref else None
 
 
+def _digest_refs_going_too(record: ImageRecord, named: list[ImageRecord]) -> list[ImageRecord]:
+    """Untagging a repository's last tag also drops its ``name@digest`` references (docker)."""
+    ref = parse_reference(record.name)
+    if ref.digest is not None:
+        return []
+    same_repo = [
+        r for r in named if r.name != record.name and parse_reference(r.name).name == ref.name
+    ]
+    if any(parse_reference(r.name).digest is None for r in same_repo):
+        return []  # another tag of the repository remains
+    return same_repo
+
+
 def remove_image(
     images: ImageStore, ref: str, *, force: bool = False, users: Users = _no_users
 ) -> RemoveResult:
@@ -95,10 +108,12 @@ def remove_image(
     using = list(users(image_id))
     running = [u for u in using if u.running]
     if named_record is not None and not (is_image_id_prefix(ref) and named_record.is_dangling):
-        others = [r for r in named if r.name != named_record.name]
+        removing = [named_record, *_digest_refs_going_too(named_record, named)]
+        others = [r for r in named if r not in removing]
         if others:
-            images.delete(named_record.name)
-            return RemoveResult((_familiar(named_record),), ())
+            for r in removing:
+                images.delete(r.name)
+            return RemoveResult(tuple(_familiar(r) for r in removing), ())
         if using and not force:
             raise Conflict(
                 f'conflict: unable to remove repository reference "{ref}" (must force) - '

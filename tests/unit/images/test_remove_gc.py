@@ -197,3 +197,24 @@ def test_chain_ids() -> None:
     assert chain_ids([]) == []
     assert chain_ids([a]) == [a]
     assert chain_ids([a, b])[1] == sha256(f"{a} {b}".encode())
+
+
+def test_last_tag_of_a_repository_takes_its_digest_refs(
+    content: ContentStore, images: ImageStore
+) -> None:
+    parts = busybox_image()
+    target = store_image(content, images, parts, "busybox:1").target
+    images.put(f"busybox@{parts.manifest_digest}", target)
+    images.put("other:1", target)
+    result = remove_image(images, "busybox:1")
+    assert (
+        result.untagged == ("busybox:1", f"busybox@{parts.manifest_digest}")
+        and result.deleted == ()
+    )
+    assert [r.name for r in images.list()] == ["docker.io/library/other:1"]
+    images.put("other:2", target)
+    images.put(f"other@{parts.manifest_digest}", target)
+    assert remove_image(images, "other:1").untagged == ("other:1",)  # other:2 remains
+    result = remove_image(images, "other:2")
+    assert result.deleted == (parts.config_digest,)
+    assert images.list() == []
