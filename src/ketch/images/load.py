@@ -52,6 +52,7 @@ class LoadedImage(Record):
     name: str | None  # familiar name (busybox:latest), None for an untagged image
     image_id: str
     target: Descriptor
+    replaced_id: str | None = None  # the image that had the name before, if another
 
 
 def load_path(path: Path | str, content: ContentStore, images: ImageStore) -> list[LoadedImage]:
@@ -165,12 +166,27 @@ def _load_contents(
         used |= reachable(images, target)[0]
     result: list[LoadedImage] = []
     for names, target in plan:
+        replaced: dict[str, str | None] = {}
+        for n in names:
+            try:
+                old = images.get(parse_reference(n).string())
+                replaced[n] = images.image_id(old) if old.target != target else None
+            except NotFound:
+                replaced[n] = None
         records = [images.put(n, target) for n in names]
         if not records:
             records = [images.put(f"{DANGLING_PREFIX}{target.digest}", target)]
         image_id = images.image_id(records[0])
         if names:
-            result += [LoadedImage(parse_reference(n).familiar(), image_id, target) for n in names]
+            result += [
+                LoadedImage(
+                    parse_reference(n).familiar(),
+                    image_id,
+                    target,
+                    replaced[n] if replaced[n] != image_id else None,
+                )
+                for n in names
+            ]
         else:
             result.append(LoadedImage(None, image_id, target))
     # what the archive held beyond the images (docker's legacy v1 json, VERSION files)

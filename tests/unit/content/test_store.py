@@ -224,3 +224,11 @@ def test_prune_ingests(store: ContentStore) -> None:
     assert store.prune_ingests(0) == 1
     assert [s.ref for s in store.ingests()] == ["held"]
     held.close()
+
+
+def test_refs_are_only_names(store: ContentStore, tmp_path: Path) -> None:
+    with store.writer("../../../escape") as w:
+        w.write(b"x")
+    assert [p.parent.parent for p in store.root.rglob("data")] == [store.root / "ingest"]
+    assert not (tmp_path / "escape").exists()
+    assert store.ingests()[0].ref == "../../../escape"

@@ -329,3 +329,16 @@ def test_load_keeps_only_image_blobs(
     from ketch.images.gc import reachable
 
     assert {i.digest for i in content.walk()} == reachable(images, record.target)[0]
+
+
+def test_load_over_an_existing_name(
+    tmp_path: Path, content: ContentStore, images: ImageStore
+) -> None:
+    old = busybox_image()
+    store_image(content, images, old, "app:1")
+    new = multilayer_image()
+    loaded = load_path(write_docker_archive(tmp_path / "a.tar", new, ["app:1"]), content, images)
+    assert loaded[0].replaced_id == old.config_digest
+    assert images.list()[0].is_dangling  # the old image lost its name
+    again = load_path(write_docker_archive(tmp_path / "b.tar", new, ["app:1"]), content, images)
+    assert again[0].replaced_id is None

@@ -173,3 +173,26 @@ def test_digest_name_must_match_target(content: ContentStore, images: ImageStore
     images.put(f"busybox@{parts.manifest_digest}", target)
     with pytest.raises(InvalidArgument, match="does not match"):
         images.put(f"busybox@{sha256(b'other')}", target)
+
+
+def test_concurrent_puts(content: ContentStore, images: ImageStore) -> None:
+    import threading
+
+    target = store_image(content, images, busybox_image(), None)
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            for j in range(5):
+                images.put(f"app{i}:{j}", target)
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert len(images.list()) == 30
+    assert not [p for p in (images.root / "records").iterdir() if not p.name.endswith(".json")]

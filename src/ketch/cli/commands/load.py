@@ -44,6 +44,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             raise InvalidArgument("requested load from stdin, but stdin is empty")
         loaded = load_archive(stdin, engine.content, engine.images)  # type: ignore[arg-type]
     for image in loaded:
+        if image.replaced_id is not None:
+            ctx.stdout.write(
+                f"The image {image.name} already exists, renaming the old one with ID "
+                f"{image.replaced_id} to empty string\n"
+            )
         if image.name is not None:
             ctx.stdout.write(f"Loaded image: {image.name}\n")
         else:
