@@ -25,6 +25,7 @@ __all__ = [
     "inspect_image",
     "parse_time",
     "parse_time_or_none",
+    "parse_until",
     "repo_digests",
     "repo_tags",
 ]
@@ -221,7 +222,7 @@ def filter_images(
         key, sep, value = spec.partition("=")
         if not sep:
             raise InvalidArgument(f"bad format of filter (expected name=value): {spec}")
-        if key not in ("dangling", "reference", "label", "before", "since"):
+        if key not in ("dangling", "reference", "label", "before", "since", "until"):
             raise InvalidArgument(f"invalid filter '{key}'")
         by_key.setdefault(key, []).append(value)
     out = rows
@@ -234,6 +235,9 @@ def filter_images(
         out = [r for r in out if any(_reference_match(r, p) for p in by_key["reference"])]
     for spec in by_key.get("label", []):
         out = [r for r in out if _label_match(r["Labels"], spec)]
+    for value in by_key.get("until", []):
+        limit = parse_until(value, time.time())
+        out = [r for r in out if r["Created"] < limit]
     for key in ("before", "since"):
         for ref in by_key.get(key, []):
             record = images.get(ref)
@@ -243,6 +247,19 @@ def filter_images(
             else:
                 out = [r for r in out if r["Created"] > pivot]
     return out
+
+
+def parse_until(value: str, now: float) -> float:
+    """An ``until=`` filter value: a duration (``10m``, ``2h``), epoch seconds or RFC 3339."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(h|m|s)", value)
+    if m:
+        return now - float(m.group(1)) * {"h": 3600, "m": 60, "s": 1}[m.group(2)]
+    if re.fullmatch(r"\d+(?:\.\d+)?", value):
+        return float(value)
+    parsed = parse_time_or_none(value)
+    if parsed is None:
+        raise InvalidArgument(f"invalid filter 'until={value}'")
+    return parsed
 
 
 _DOCKER_CONFIG_KEYS = (

@@ -220,3 +220,15 @@ def test_image_subcommands_and_prune(ctx: Ctx) -> None:
     assert ctx._fake.images.list() == []
     c = _fresh(ctx)
     assert ketch(c, "image", "bogus") == 125
+
+
+def test_until_filters(ctx: Ctx) -> None:
+    c = _fresh(ctx)
+    assert ketch(c, "images", "-q", "-f", "until=1h") == 0
+    assert c.out.strip() == busybox_image().config_digest[7:19]  # created in 1970
+    c = _fresh(ctx)
+    assert ketch(c, "images", "-q", "-f", "until=1970-01-01T00:00:00Z") == 0
+    assert c.out == ""
+    c = _fresh(ctx)
+    assert ketch(c, "images", "-f", "until=yesterday") == 1
+    assert "invalid filter 'until=yesterday'" in c.err

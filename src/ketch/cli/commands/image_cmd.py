@@ -119,7 +119,7 @@ def _prune(args: argparse.Namespace, ctx: CliContext) -> int:
     from ketch.errors import InvalidArgument
     from ketch.images.remove import prune_images
     from ketch.images.store import ImageRecord
-    from ketch.images.views import human_size, parse_time
+    from ketch.images.views import human_size, parse_time, parse_until
 
     label_filters: list[str] = []
     until: float | None = None
@@ -128,7 +128,7 @@ def _prune(args: argparse.Namespace, ctx: CliContext) -> int:
         if key == "label":
             label_filters.append(value)
         elif key == "until":
-            until = _parse_until(value, time.time())
+            until = parse_until(value, time.time())
         else:
             raise InvalidArgument(f"invalid filter '{key}'")
     if not args.force:
@@ -169,20 +169,3 @@ def _prune(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.stdout.write("\n")
     ctx.stdout.write(f"Total reclaimed space: {human_size(result.reclaimed)}\n")
     return 0
-
-
-def _parse_until(value: str, now: float) -> float:
-    import re
-
-    from ketch.errors import InvalidArgument
-    from ketch.images.views import parse_time
-
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)(h|m|s)", value)
-    if m:
-        return now - float(m.group(1)) * {"h": 3600, "m": 60, "s": 1}[m.group(2)]
-    if value.isdigit():
-        return float(value)
-    parsed = parse_time(value)
-    if parsed:
-        return parsed
-    raise InvalidArgument(f"invalid filter 'until={value}'")
