@@ -66,7 +66,7 @@ class MonitorSpec:
         open_stdin: bool,
         stdin_once: bool,
         log_path: str,
-        finish: Callable[[int, str], None],
+        finish: Callable[[int, str, Callable[[], None]], None],
         failed: Callable[[str, int], None],
     ) -> None:
         self.cid = cid
@@ -211,17 +211,27 @@ class _Monitor:
         error = ""
         code = self.exit_status if self.exit_status is not None else 137
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        try:
-            spec.finish(code, error)
-        finally:
+        notified: list[bool] = []
+
+        def notify() -> None:
+            """Tell attached clients the exit status (called once the state is recorded)."""
+            if notified:
+                return
+            notified.append(True)
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            listener.close()
             message = _attach.frame(_attach.EXIT, json.dumps({"StatusCode": code}).encode())
             for c in self.clients:
                 with contextlib.suppress(OSError):
                     c.sock.setblocking(True)
                     c.sock.sendall(message)
                     c.sock.close()
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+
+        try:
+            spec.finish(code, error, notify)
+        finally:
+            notify()
 
     def _create_and_start(self, dfd: int) -> bool:
         spec = self.spec

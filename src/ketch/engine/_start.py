@@ -129,7 +129,7 @@ def _spawn(
         open_stdin=bool(config.get("OpenStdin")),
         stdin_once=bool(config.get("StdinOnce")),
         log_path=doc["LogPath"],
-        finish=lambda code, error: svc.finish(cid, code, error),
+        finish=lambda code, error, notify: svc.finish(cid, code, error, notify),
         failed=failed,
     )
     try:

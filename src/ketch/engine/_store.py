@@ -9,16 +9,17 @@ changes of one container.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
+from pathlib import Path
 
 from ketch.engine._files import FileLock, read_json, write_json
 from ketch.errors import InvalidArgument, NotFound
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from pathlib import Path
     from typing import Any
 
 __all__ = ["ZERO_TIME", "ContainerStore", "now_rfc3339"]
@@ -112,12 +113,21 @@ class ContainerStore:
                 return str(doc["ID"])
         return None
 
+    def hide(self, cid: str) -> Path:
+        """Make a container invisible at once (rename to ``.removing-<id>``); the new path."""
+        doomed = self.root / f".removing-{cid}"
+        with contextlib.suppress(FileNotFoundError):
+            os.rename(self.dir(cid), doomed)
+        return doomed
+
+    def hidden(self) -> list[tuple[str, Path]]:
+        """Containers hidden for removal whose removal did not finish."""
+        try:
+            names = os.listdir(self.root)
+        except FileNotFoundError:
+            return []
+        return [(n[10:], self.root / n) for n in names if n.startswith(".removing-")]
+
     def remove_dir(self, cid: str) -> None:
         """Remove a container's directory: rename first (atomic), then delete."""
-        src = self.dir(cid)
-        doomed = self.root / f".removing-{cid}"
-        try:
-            os.rename(src, doomed)
-        except FileNotFoundError:
-            return
-        shutil.rmtree(doomed, ignore_errors=True)
+        shutil.rmtree(self.hide(cid), ignore_errors=True)

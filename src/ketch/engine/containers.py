@@ -25,7 +25,8 @@ from ketch.errors import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
     from typing import IO, Any
 
     from ketch.engine import Engine
@@ -168,11 +169,11 @@ class ContainerService:
             self.store.save(doc)
         return doc
 
-    def _cleanup_runtime(self, doc: dict[str, Any]) -> None:
+    def _cleanup_runtime(self, doc: dict[str, Any], *, detach: bool = False) -> None:
         if (self.engine.runtime_root / doc["ID"]).exists():  # runc's layout: <root>/<id>/
             with contextlib.suppress(Exception):
                 self.runtime.delete(doc["ID"], force=True)
-        self._unmount(doc["ID"])
+        self._unmount(doc["ID"], detach=detach)
 
     def _set_exited(self, doc: dict[str, Any], code: int, error: str = "") -> None:
         state = doc["State"]
@@ -195,13 +196,13 @@ class ContainerService:
             mount_all(mounts, target)
         return target
 
-    def _unmount(self, cid: str) -> None:
+    def _unmount(self, cid: str, *, detach: bool = False) -> None:
         target = self._rootfs(cid)
         if os.path.ismount(target):
             from ketch.snapshots.mount import unmount_all
 
             with contextlib.suppress(Exception):
-                unmount_all(target)
+                unmount_all(target, detach=detach)
 
     # ----------------------------------------------------------------- start
     def start(
@@ -224,21 +225,58 @@ class ContainerService:
                     self.remove(cid, force=True)
             raise
 
-    def finish(self, cid: str, code: int, error: str) -> None:
-        """Called in the monitor when the container's process has exited."""
-        self._cleanup_runtime({"ID": cid})
-        auto_remove = False
-        with self.store.container_lock(cid):
+    def finish(
+        self, cid: str, code: int, error: str, notify: Callable[[], None] | None = None
+    ) -> None:
+        """Called in the monitor when the container's process has exited.
+
+        The state is recorded (or an ``--rm`` container made invisible) first,
+        then ``notify`` tells waiting clients, then the runtime state, the mount
+        and (for ``--rm``) the snapshot and directory are cleaned up.
+        """
+        store = self.store
+        with store.lock(), store.container_lock(cid):
             try:
-                doc = self.store.load(cid)
+                doc = store.load(cid)
             except NotFound:
                 return
-            self._set_exited(doc, code, error)
-            self.store.save(doc)
             auto_remove = bool(doc["HostConfig"].get("AutoRemove"))
+            if auto_remove:
+                hidden = store.hide(cid)
+            else:
+                self._set_exited(doc, code, error)
+                store.save(doc)
         if auto_remove:
-            with contextlib.suppress(NotFound):
-                self.remove(cid, force=True)
+            if notify is not None:
+                notify()
+            self._remove_hidden(cid, hidden)
+            return
+        with store.container_lock(cid):
+            if notify is not None:
+                notify()
+            self._cleanup_runtime(doc, detach=True)
+
+    def _remove_hidden(self, cid: str, hidden: Path) -> None:
+        """Finish removing a container whose directory was renamed away."""
+        import shutil
+
+        if (self.engine.runtime_root / cid).exists():
+            with contextlib.suppress(Exception):
+                self.runtime.delete(cid, force=True)
+        rootfs = hidden / "rootfs"
+        if os.path.ismount(rootfs):
+            from ketch.snapshots.mount import unmount_all
+
+            with contextlib.suppress(Exception):
+                unmount_all(rootfs, detach=True)
+        with contextlib.suppress(NotFound, Exception):
+            self.engine.snapshotter.remove(cid)
+        shutil.rmtree(hidden, ignore_errors=True)
+
+    def sweep(self) -> None:
+        """Finish removals a crash interrupted (``.removing-<id>`` directories)."""
+        for cid, hidden in self.store.hidden():
+            self._remove_hidden(cid, hidden)
 
     # ------------------------------------------------------------- stop/kill
     def _running(self, ref: str) -> dict[str, Any]:
@@ -379,10 +417,9 @@ class ContainerService:
                 return str(cid)
             if doc["State"]["Running"] and self._monitor_alive(doc):
                 raise Conflict(f"cannot remove container \"{doc['Name']}\": container is running")
-            self._cleanup_runtime(doc)
-            with contextlib.suppress(NotFound):
-                self.engine.snapshotter.remove(doc["Snapshot"]["Key"])
-            self.store.remove_dir(cid)
+            self._unmount(cid)
+            hidden = self.store.hide(cid)
+        self._remove_hidden(cid, hidden)
         return str(cid)
 
     def rename(self, ref: str, new_name: str) -> None:
@@ -407,6 +444,7 @@ class ContainerService:
 
     def prune(self) -> tuple[list[str], int]:
         """Remove every stopped container; (removed IDs, bytes reclaimed)."""
+        self.sweep()
         removed, space = [], 0
         for doc in self.records(all_=True):
             if doc["State"]["Running"]:
