@@ -240,3 +240,14 @@ def test_catalog(serve):
         assert (await resp.json()) == {"repositories": ["a", "b/one"]}
 
     serve(scenario)
+
+
+def test_deeply_nested_manifest_is_invalid_not_a_crash(serve):
+    async def scenario(client):
+        body = b"[" * 100000 + b"]" * 100000
+        resp = await client.put(
+            "/v2/x/manifests/t", data=body, headers={"Content-Type": OCI_MANIFEST}
+        )
+        assert resp.status == 400 and error_code(await resp.text()) == "MANIFEST_INVALID"
+
+    serve(scenario)

@@ -328,7 +328,7 @@ def _range_start(header: str) -> int | None:
 def _declared_media_type(data: bytes) -> str:
     try:
         doc = json.loads(data)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise InvalidArgument(f"manifest is not JSON: {e}") from e
     if isinstance(doc, dict):
         declared = doc.get("mediaType")

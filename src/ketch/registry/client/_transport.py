@@ -269,9 +269,12 @@ class Transport:
         while True:
             attempt += 1
             send_headers = dict(headers or {})
-            authorization = await self.authorization(host, scopes)
-            if authorization is not None:
-                send_headers["Authorization"] = authorization
+            # credentials go only to the registry itself, not to an absolute Location
+            # (an upload session or blob) on another origin
+            if (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port):
+                authorization = await self.authorization(host, scopes)
+                if authorization is not None:
+                    send_headers["Authorization"] = authorization
             try:
                 resp = await self._send(method, host, url, send_headers, data, follow_redirects)
             except _TRANSIENT as e:
@@ -366,7 +369,7 @@ async def read_error(resp: aiohttp.ClientResponse) -> str:
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
             first = errors[0]
             return f"{first.get('code', resp.status)}: {first.get('message', '')}".strip()
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     return f"HTTP {resp.status}"
 

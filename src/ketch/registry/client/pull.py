@@ -70,6 +70,8 @@ async def pull_async(
                     )
                 assert result is not None
                 return result
+            except RecursionError as e:  # hostile JSON nested past the parser's limit
+                raise InvalidArgument(f"{reference}: a document is nested too deeply") from e
             except (NotFound, Unavailable, PermissionDenied) as e:
                 if not endpoint.mirror:
                     raise

@@ -49,7 +49,7 @@ def _check_manifest(data: bytes, content_type: str) -> tuple[str, dict[str, Any]
     """The media type and JSON of a valid manifest, else MANIFEST_INVALID."""
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, RecursionError) as e:
         raise RegistryError("MANIFEST_INVALID", f"manifest is not JSON: {e}") from e
     if not isinstance(doc, dict):
         raise RegistryError("MANIFEST_INVALID", "manifest must be a JSON object")
@@ -243,7 +243,7 @@ def _delete(state: State, name: str, reference: str) -> web.Response:
         raise RegistryError("MANIFEST_UNKNOWN", {"digest": reference})
     try:
         doc = json.loads(found[1])
-    except ValueError:
+    except (ValueError, RecursionError):
         doc = {}
     storage.delete_manifest(name, reference)
     subject = doc.get("subject") if isinstance(doc, dict) else None

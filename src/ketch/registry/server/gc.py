@@ -25,7 +25,7 @@ class GCResult(Record):
 def _references(data: bytes) -> list[str]:
     try:
         doc: Any = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return []
     if not isinstance(doc, dict):
         return []
