@@ -5,6 +5,7 @@ network namespace); finalizers stop the daemons and remove what they left: the
 host ends as it was found.
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -33,10 +34,8 @@ def _remove_cgroup(path: str) -> None:
         if not os.path.isdir(top):
             continue
         for dirpath, _, _ in sorted(os.walk(top), key=lambda w: -len(w[0])):
-            try:
+            with contextlib.suppress(OSError):
                 os.rmdir(dirpath)
-            except OSError:
-                pass
 
 
 def _remove_new_empty_dirs(path: Path, existed: bool) -> None:
