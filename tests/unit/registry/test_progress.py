@@ -72,3 +72,27 @@ def test_rich_on_a_terminal():
     text = out.getvalue()
     assert "abc123" in text and "Pull complete" in text and "Digest:" in text
     assert isinstance(auto_progress(io.StringIO()), PlainProgress)
+
+
+def test_event_stream_yields_then_raises():
+    import asyncio
+
+    import pytest
+
+    from ketch.errors import NotFound
+    from ketch.registry.client.progress import event_stream
+
+    async def operation(callback, fail):
+        for event in EVENTS[:3]:
+            callback(event)
+            await asyncio.sleep(0)
+        if fail:
+            raise NotFound("gone")
+        return "done"
+
+    async def collect(fail):
+        return [e async for e in event_stream(lambda cb: operation(cb, fail))]
+
+    assert asyncio.run(collect(False)) == EVENTS[:3]
+    with pytest.raises(NotFound, match="gone"):
+        asyncio.run(collect(True))

@@ -13,7 +13,7 @@ import asyncio
 
 from ketch.registry.client._client import RegistryClient
 from ketch.registry.client.login import SearchResult, login_async, logout, search_async
-from ketch.registry.client.progress import ProgressCallback, ProgressEvent
+from ketch.registry.client.progress import ProgressCallback, ProgressEvent, event_stream
 from ketch.registry.client.pull import pull_async
 from ketch.registry.client.push import push_async
 
@@ -28,6 +28,7 @@ __all__ = [
     "ProgressEvent",
     "RegistryClient",
     "SearchResult",
+    "event_stream",
     "login",
     "login_async",
     "logout",

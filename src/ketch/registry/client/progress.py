@@ -8,8 +8,9 @@ for the daemon's streams; ``JsonLinesProgress`` writes them one per line,
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import IO, Any
 
 from ketch.oci._record import Record
@@ -21,6 +22,7 @@ __all__ = [
     "ProgressEvent",
     "RichProgress",
     "auto_progress",
+    "event_stream",
     "short_id",
 ]
 
@@ -141,3 +143,32 @@ def auto_progress(stream: IO[str]) -> RichProgress | PlainProgress:
     if isatty is not None and isatty():
         return RichProgress(stream)
     return PlainProgress(stream)
+
+
+async def event_stream(
+    operation: Callable[[ProgressCallback], Awaitable[object]],
+) -> AsyncIterator[ProgressEvent]:
+    """Run ``operation(callback)`` and yield its events as they come (for a daemon's
+    JSON stream): ``async for e in event_stream(lambda cb: pull_async(..., progress=cb))``.
+
+    The operation's error is raised after the events before it; closing the iterator
+    early cancels the operation.
+    """
+    queue: asyncio.Queue[ProgressEvent] = asyncio.Queue()
+    task = asyncio.ensure_future(operation(queue.put_nowait))
+    try:
+        while True:
+            getter = asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+            if getter in done:
+                yield getter.result()
+                continue
+            getter.cancel()
+            while not queue.empty():
+                yield queue.get_nowait()
+            task.result()
+            return
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
