@@ -44,6 +44,8 @@ def test_push_then_pull_multilayer_identical_digests(registry, stores, client_fa
         assert dst.content.read(digest) == data
     record = dst.images.get(ref)
     assert record.target.digest == parts.manifest_digest
+    by_digest = dst.images.get(f"{server.host}/lib/multi@{parts.manifest_digest}")
+    assert by_digest.name == f"{server.host}/lib/multi@{parts.manifest_digest}"
     assert events[-1].status.startswith("Status: Downloaded newer image")
     assert json.dumps(events[1].to_json())  # docker's JSON message shape
     # pulling again: everything exists
@@ -125,7 +127,11 @@ def test_pull_unknown_and_all_tags(registry, stores, client_factory):
         client=client_factory(),
     )
     names = sorted(r.name for r in dst.images.list())
-    assert names == [f"{server.host}/x:a", f"{server.host}/x:b"]
+    assert names == [
+        f"{server.host}/x:a",
+        f"{server.host}/x:b",
+        f"{server.host}/x@{parts.manifest_digest}",
+    ]
 
 
 def test_chunked_push_and_cross_repo_mount(registry, stores, client_factory):

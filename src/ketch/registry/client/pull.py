@@ -178,8 +178,10 @@ async def _pull_one(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    name = ref.string()
-    images.put(name, top)
+    # the name as asked, and name@digest (docker's RepoDigests)
+    images.put(ref.string(), top)
+    if ref.digest is None:
+        images.put(ref.with_tag(None).with_digest(digest).string(), top)
     report(ProgressEvent(f"Digest: {digest}"))
     if up_to_date:
         report(ProgressEvent(f"Status: Image is up to date for {shown}"))

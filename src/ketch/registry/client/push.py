@@ -155,6 +155,8 @@ async def push_async(
             await pusher.image(target, tag)
         else:
             raise InvalidArgument(f"cannot push {ref.familiar()}: unsupported {target.media_type}")
+    if target.digest == record.target.digest:  # docker's RepoDigests after a push
+        images.put(ref.with_tag(None).with_digest(target.digest).string(), target)
     report(ProgressEvent(f"{tag or ref.digest}: digest: {target.digest} size: {target.size}"))
     return target
 
