@@ -549,29 +549,54 @@ class ContainerService:
             finally:
                 self._unmount(cid)
 
+    def _through_mounts(self, doc: dict[str, Any], rootfs: str, path: str) -> tuple[str, str, bool]:
+        """(tree, path in it, read-only) for ``path``: bind mounts and /etc files first."""
+        from ketch.engine._inspect import mounts_of
+
+        norm = os.path.normpath("/" + path.lstrip("/"))
+        cdir = str(self.store.dir(doc["ID"]))
+        binds = [(f"/etc/{n}", f"{cdir}/{n}", False) for n in ("hostname", "hosts", "resolv.conf")]
+        binds += [(m["Destination"], m["Source"], not m["RW"]) for m in mounts_of(doc)
+                  if m["Type"] == "bind"]
+        for dest, source, ro in sorted(binds, key=lambda b: len(b[0]), reverse=True):
+            if norm == dest:
+                return os.path.dirname(source), os.path.basename(source), ro
+            if norm.startswith(dest.rstrip("/") + "/"):
+                return source, norm[len(dest):], ro
+        return rootfs, path, bool(doc["HostConfig"].get("ReadonlyRootfs"))
+
     def stat_path(self, ref: str, path: str) -> dict[str, Any]:
         from ketch.engine._archive import stat_in_root
 
-        with self.mounted(ref) as (_, rootfs):
-            return stat_in_root(rootfs, path)
+        with self.mounted(ref) as (doc, rootfs):
+            tree, inner, _ = self._through_mounts(doc, rootfs, path)
+            info = stat_in_root(tree, inner)
+            info["name"] = os.path.basename(path.rstrip("/")) or "/"
+            return info
 
     def get_archive(self, ref: str, path: str, out: IO[bytes]) -> None:
         """A tar of ``path`` in the container (``docker cp CONTAINER:PATH``)."""
         from ketch.engine._archive import write_archive
 
-        with self.mounted(ref) as (_, rootfs):
-            write_archive(rootfs, path, out)
+        with self.mounted(ref) as (doc, rootfs):
+            tree, inner, _ = self._through_mounts(doc, rootfs, path)
+            name = os.path.basename(path.rstrip("/")) or "."
+            if path.endswith("/."):
+                name = "."
+            write_archive(tree, inner + ("/." if path.endswith("/.") and not inner.endswith("/.") else ""),
+                          out, name=name)
 
     def put_archive(self, ref: str, path: str, stream: IO[bytes]) -> None:
         """Extract the tar ``stream`` into directory ``path`` of the container."""
         from ketch.engine._archive import extract_into
 
         with self.mounted(ref) as (doc, rootfs):
-            if doc["HostConfig"].get("ReadonlyRootfs"):
+            tree, inner, read_only = self._through_mounts(doc, rootfs, path)
+            if read_only:
                 from ketch.errors import PermissionDenied
 
                 raise PermissionDenied("container rootfs is marked read-only")
-            extract_into(rootfs, path, stream)
+            extract_into(tree, inner, stream)
 
     def export(self, ref: str, out: IO[bytes]) -> None:
         """The container's whole filesystem as a tar (``docker export``)."""
@@ -610,6 +635,12 @@ class ContainerService:
         data: dict[str, Any] = sample.get("data", sample)
         data["read"] = now_rfc3339()
         return data
+
+    def commit(self, ref: str, reference: str | None = None, **options: Any) -> str:
+        """A new image from the container's changes (``docker commit``); the image ID."""
+        from ketch.engine._commit import commit_container
+
+        return commit_container(self, ref, reference=reference, **options)
 
     # --------------------------------------------------------------- queries
     def inspect(self, ref: str, size: bool = False) -> dict[str, Any]:

@@ -95,6 +95,8 @@ def _to_container(ctx: CliContext, src: str, container: str, path: str) -> None:
     except NotFound:
         is_dir = False
     contents_only = src.endswith("/.")
+    if path.endswith("/") and not is_dir:
+        raise NotFound(f"no such directory in the container: {path}")
     if is_dir:
         dest_dir, arcname = path, "." if contents_only else os.path.basename(os.path.normpath(src))
     else:
