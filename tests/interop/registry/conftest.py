@@ -157,8 +157,19 @@ def ketch_registry_auth(tmp_path: Path) -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture
-def skopeo() -> str:
+def skopeo() -> list[str]:
+    """The skopeo command, run in a private mount namespace with a tmpfs over /var/lib so
+    that its blob-info cache (/var/lib/containers/cache for root) is not left on the host."""
     path = shutil.which("skopeo")
     if path is None:
         pytest.skip("skopeo is not installed")
-    return path
+    return [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        'mount -t tmpfs tmpfs /var/lib && exec "$0" "$@"',
+        path,
+    ]

@@ -40,8 +40,8 @@ def stores(root: Path) -> tuple[ContentStore, ImageStore]:
     return content, ImageStore(root / "images", content)
 
 
-def skopeo_inspect(skopeo: str, ref: str, raw: bool = False) -> dict:
-    args = [skopeo, "inspect", "--tls-verify=false"]
+def skopeo_inspect(skopeo: list[str], ref: str, raw: bool = False) -> dict:
+    args = [*skopeo, "inspect", "--tls-verify=false"]
     if raw:
         args.append("--raw")
     out = subprocess.run([*args, f"docker://{ref}"], capture_output=True, text=True, check=True)
@@ -118,14 +118,14 @@ def test_skopeo_against_ketch_server_then_ketch_pull(tmp_path, ketch_registry, s
     archive = write_docker_archive(tmp_path / "image.tar", parts, ["x:tag"])
     target = f"docker://{ketch_registry}/x:tag"
     subprocess.run(
-        [skopeo, "copy", "--dest-tls-verify=false", f"docker-archive:{archive}", target],
+        [*skopeo, "copy", "--dest-tls-verify=false", f"docker-archive:{archive}", target],
         check=True,
         capture_output=True,
     )
     inspected = skopeo_inspect(skopeo, f"{ketch_registry}/x:tag")
     assert len(inspected["Layers"]) == len(parts.layers)  # skopeo compresses them its own way
     subprocess.run(
-        [skopeo, "copy", "--src-tls-verify=false", target, f"oci:{tmp_path / 'oci'}:tag"],
+        [*skopeo, "copy", "--src-tls-verify=false", target, f"oci:{tmp_path / 'oci'}:tag"],
         check=True,
         capture_output=True,
     )
@@ -164,7 +164,7 @@ def test_skopeo_copy_between_distribution_and_ketch(tmp_path, distribution, ketc
     archive = write_docker_archive(tmp_path / "bb.tar", parts, ["bb:1"])
     subprocess.run(
         [
-            skopeo,
+            *skopeo,
             "copy",
             "--dest-tls-verify=false",
             f"docker-archive:{archive}",
@@ -175,7 +175,7 @@ def test_skopeo_copy_between_distribution_and_ketch(tmp_path, distribution, ketc
     )
     subprocess.run(
         [
-            skopeo,
+            *skopeo,
             "copy",
             "--src-tls-verify=false",
             "--dest-tls-verify=false",
@@ -189,7 +189,7 @@ def test_skopeo_copy_between_distribution_and_ketch(tmp_path, distribution, ketc
     b = skopeo_inspect(skopeo, f"{ketch_registry}/copied/bb:1", raw=True)
     assert a == b
     tags = subprocess.run(
-        [skopeo, "list-tags", "--tls-verify=false", f"docker://{ketch_registry}/copied/bb"],
+        [*skopeo, "list-tags", "--tls-verify=false", f"docker://{ketch_registry}/copied/bb"],
         capture_output=True,
         text=True,
         check=True,
@@ -205,7 +205,7 @@ def test_skopeo_with_token_auth_against_ketch_server(tmp_path, ketch_registry_au
     archive = write_docker_archive(tmp_path / "bb.tar", parts, ["bb:1"])
     denied = subprocess.run(
         [
-            skopeo,
+            *skopeo,
             "copy",
             "--dest-tls-verify=false",
             f"docker-archive:{archive}",
@@ -217,7 +217,7 @@ def test_skopeo_with_token_auth_against_ketch_server(tmp_path, ketch_registry_au
     assert denied.returncode != 0
     subprocess.run(
         [
-            skopeo,
+            *skopeo,
             "copy",
             "--dest-tls-verify=false",
             "--dest-creds",
@@ -230,7 +230,7 @@ def test_skopeo_with_token_auth_against_ketch_server(tmp_path, ketch_registry_au
     )
     out = subprocess.run(
         [
-            skopeo,
+            *skopeo,
             "inspect",
             "--tls-verify=false",
             "--creds",
