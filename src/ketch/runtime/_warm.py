@@ -5,9 +5,11 @@ rwsem for writing, which waits for an RCU grace period (10-16 ms measured here);
 writes that follow within about one more grace period are fast.  A container
 start pays it when the runtime moves the init into its cgroup.  So ``run`` and
 ``create`` first re-write the runtime's own pid into the cgroup it is already in
-(a no-op migration) from a short-lived thread, while the main thread imports
-and checks the bundle; the real move comes ~10 ms later and finds the lock warm.
-The thread is joined before any fork (a threaded process never forks).
+(a no-op migration) from a thread, while the main thread imports and checks
+the bundle.  The kernel goes back to its slow mode one grace period after the
+last writer, so the thread repeats the (then cheap) write every 2 ms until it is
+joined, just before the fork (a threaded process never forks): the real move
+follows within a millisecond and finds the lock warm.
 """
 
 import _thread
@@ -35,9 +37,11 @@ def _own_procs_file() -> str | None:
 class Warmup:
     """``Warmup()`` starts the thread; ``join()`` waits for it (call before forking)."""
 
-    __slots__ = ("_lock",)
+    __slots__ = ("_lock", "_stop")
 
     def __init__(self) -> None:
+        self._stop = _thread.allocate_lock()  # held while the thread should go on
+        self._stop.acquire()
         self._lock = _thread.allocate_lock()
         self._lock.acquire()
         try:
@@ -50,8 +54,12 @@ class Warmup:
             path = _own_procs_file()
             if path is not None:
                 fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+                pid = f"{os.getpid()}".encode()
                 try:
-                    os.write(fd, f"{os.getpid()}".encode())
+                    for _ in range(5000):  # bounded: 10 s at most
+                        os.write(fd, pid)
+                        if self._stop.acquire(timeout=0.002):  # released by join()
+                            break
                 finally:
                     os.close(fd)
         except OSError:
@@ -60,7 +68,9 @@ class Warmup:
             self._lock.release()
 
     def join(self) -> None:
-        """Wait until the thread has finished entirely (so that forking is safe)."""
+        """Stop the thread and wait until it has finished entirely (forking is then safe)."""
+        if self._stop.locked():
+            self._stop.release()
         self._lock.acquire()
         self._lock.release()
         while _thread._count():  # the thread is past its work, unwinding

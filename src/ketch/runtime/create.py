@@ -189,11 +189,6 @@ def create_container(
             fifo = os.path.join(directory, "exec.fifo")
             os.mkfifo(fifo, 0o622)
             fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
-        from ketch.cgroups import open_manager
-
-        manager = open_manager(linux.cgroups_path if linux is not None else None, container_id)
-        manager.create()
-        manager.set(_resources(config))
         channels = channel_pair()
         runtime_side, init_side = channels
         if warmup is not None:
@@ -225,6 +220,12 @@ def create_container(
             if fd >= 0:
                 os.close(fd)
         console_fd = fifo_fd = -1
+        # the cgroup is made while the child unshares and imports (it waits for "go")
+        from ketch.cgroups import open_manager
+
+        manager = open_manager(linux.cgroups_path if linux is not None else None, container_id)
+        manager.create()
+        manager.set(_resources(config))
         manager.add_process(pid)
         if "user" in plan.new_kinds and linux is not None:
             runtime_side.expect("userns")
