@@ -48,31 +48,38 @@ def read_small(rootfs: str, path: str, limit: int = 4 << 20) -> bytes | None:
 
 
 def mkdir_all(rootfs: str, path: str, uid: int = 0, gid: int = 0, mode: int = 0o755) -> None:
-    """``mkdir -p path`` inside ``rootfs``; new directories are owned by ``uid:gid``."""
+    """``mkdir -p path`` inside ``rootfs``; new directories are owned by ``uid:gid``.
+
+    Every prefix is resolved from the rootfs (``RESOLVE_IN_ROOT``), so symlinks
+    anywhere on the way resolve as the container would see them; a symlink
+    pointing nowhere is refused rather than created through.
+    """
+    parts = [p for p in path.split("/") if p and p != "."]
     root_fd = os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    fd = root_fd
     try:
-        for part in [p for p in path.split("/") if p and p != "."]:
+        for i in range(len(parts)):
+            prefix = "/".join(parts[: i + 1])
             try:
-                nfd = openat2(fd, part, os.O_PATH | os.O_DIRECTORY, _RESOLVE)
+                os.close(openat2(root_fd, prefix, os.O_PATH | os.O_DIRECTORY, _RESOLVE))
+                continue
             except OSError as e:
                 if e.errno == errno.ENOTDIR:
                     raise InvalidArgument(f"{path}: not a directory in the container") from e
                 if e.errno != errno.ENOENT:
                     raise
-                # a dangling symlink also gives ENOENT: refuse to create through it
+            parent = openat2(root_fd, "/".join(parts[:i]) or ".", os.O_PATH | os.O_DIRECTORY,
+                             _RESOLVE)
+            try:
                 try:
-                    os.mkdir(part, mode, dir_fd=fd)
-                except FileExistsError as e2:
-                    raise PermissionDenied(f"{path}: a symlink points nowhere in the container") from e2
-                os.chown(part, uid, gid, dir_fd=fd, follow_symlinks=False)
-                nfd = openat2(fd, part, os.O_PATH | os.O_DIRECTORY, _RESOLVE)
-            if fd != root_fd:
-                os.close(fd)
-            fd = nfd
+                    os.mkdir(parts[i], mode, dir_fd=parent)
+                except FileExistsError as e:  # a dangling symlink: refuse to create through it
+                    raise PermissionDenied(
+                        f"{path}: /{prefix} is a symlink that points nowhere in the container"
+                    ) from e
+                os.chown(parts[i], uid, gid, dir_fd=parent, follow_symlinks=False)
+            finally:
+                os.close(parent)
     finally:
-        if fd != root_fd:
-            os.close(fd)
         os.close(root_fd)
 
 

@@ -1,0 +1,84 @@
+"""Container records on disk, names, log reading, attach frames."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from ketch.engine import _attach
+from ketch.engine._logs import parse_time, read_log
+from ketch.engine._names import check_name, random_name
+from ketch.engine._store import ContainerStore
+from ketch.errors import InvalidArgument, NotFound
+
+
+def _doc(cid: str, name: str) -> dict[str, object]:
+    return {"ID": cid, "Name": name, "State": {"Running": False}}
+
+
+def test_store_resolve(tmp_path: Path) -> None:
+    store = ContainerStore(tmp_path / "containers")
+    a, b = "ab" + "0" * 62, "ac" + "1" * 62
+    for cid, name in ((a, "/one"), (b, "/two")):
+        store.ensure()
+        store.dir(cid).mkdir()
+        store.save(_doc(cid, name))
+    assert store.resolve(a) == a
+    assert store.resolve("two") == b and store.resolve("/one") == a
+    assert store.resolve("ab") == a
+    with pytest.raises(InvalidArgument, match="multiple IDs"):
+        store.resolve("a")
+    with pytest.raises(NotFound, match="No such container: zz"):
+        store.resolve("zz")
+    assert store.name_taken("/two") == b
+    hidden = store.hide(a)
+    assert store.ids() == [b] and store.hidden() == [(a, hidden)]
+    assert not list(tmp_path.glob("containers/*/.*.tmp"))  # durable writes leave no temp file
+
+
+def test_names() -> None:
+    assert check_name("web-1.x") == "/web-1.x"
+    for bad in ("-x", "a", "has space", "ü"):
+        with pytest.raises(InvalidArgument):
+            check_name(bad)
+    assert "_" in random_name()
+
+
+def test_read_log_tail_since_follow(tmp_path: Path) -> None:
+    log = tmp_path / "c-json.log"
+    lines = [
+        {"log": "one\n", "stream": "stdout", "time": "2024-01-01T00:00:00.000000001Z"},
+        {"log": "two\n", "stream": "stderr", "time": "2024-01-01T00:00:10Z"},
+        {"log": "three", "stream": "stdout", "time": "2024-01-01T00:00:20Z"},
+    ]
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert [e.data for e in read_log(str(log))] == [b"one\n", b"two\n", b"three"]
+    assert [e.stream for e in read_log(str(log), tail=2)] == ["stderr", "stdout"]
+    assert list(read_log(str(log), tail=0)) == []
+    since = parse_time("2024-01-01T00:00:05Z")
+    assert [e.data for e in read_log(str(log), since=since)] == [b"two\n", b"three"]
+    until = parse_time("2024-01-01T00:00:15Z")
+    assert [e.data for e in read_log(str(log), until=until)] == [b"one\n", b"two\n"]
+    followed = read_log(str(log), follow=True, running=lambda: False)
+    assert len(list(followed)) == 3
+    assert list(read_log(str(tmp_path / "missing"))) == []
+
+
+def test_parse_time() -> None:
+    now = 1_700_000_000.0
+    assert parse_time("10m", now) == now - 600
+    assert parse_time("1700000000") == 1_700_000_000
+    assert parse_time("2024-01-01T00:00:00+01:00") == parse_time("2023-12-31T23:00:00Z")
+    with pytest.raises(InvalidArgument):
+        parse_time("yesterday")
+    assert time.time() - parse_time("1s") < 5
+
+
+def test_attach_frames() -> None:
+    reader = _attach.FrameReader()
+    data = _attach.frame(_attach.STDOUT, b"hello") + _attach.frame(_attach.EXIT, b'{"StatusCode":3}')
+    assert reader.feed(data[:7]) == []
+    assert reader.feed(data[7:]) == [(1, b"hello"), (0x10, b'{"StatusCode":3}')]
