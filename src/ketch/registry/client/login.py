@@ -82,11 +82,8 @@ async def search_async(client: RegistryClient, term: str, *, limit: int = 25) ->
     if not sep or ("." not in host and ":" not in host and host != "localhost"):
         host, query = DOCKER_HUB_INDEX, term
     async with client.transport() as transport:
-        try:
-            await transport.ping(host if host != DOCKER_HUB_INDEX else DOCKER_HUB_REGISTRY)
-        except Unavailable:
-            if host == DOCKER_HUB_INDEX:
-                raise
+        if host != DOCKER_HUB_INDEX:  # learn the scheme (plain HTTP on loopback)
+            await transport.ping(host)
         base = transport.base_url(host)
         try:
             async with transport.session.get(
