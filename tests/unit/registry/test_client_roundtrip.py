@@ -250,3 +250,24 @@ def test_push_of_partial_index_pushes_a_present_manifest(registry, stores, clien
     )
     assert pushed.digest == arm.manifest_digest
     assert any("incomplete" in e.status for e in events)
+
+
+def test_mount_of_shared_base_layer_from_another_image(registry, stores, client_factory):
+    server = registry()
+    src = stores("src")
+    base, derived = busybox_image(), multilayer_image()  # derived starts with busybox's layer
+    assert derived.layers[0].digest == base.layers[0].digest
+    store_image(src.content, src.images, base, f"{server.host}/base:1")
+    push(f"{server.host}/base:1", content=src.content, images=src.images, client=client_factory())
+    store_image(src.content, src.images, derived, f"{server.host}/app:1")
+    events: list[ProgressEvent] = []
+    push(
+        f"{server.host}/app:1",
+        content=src.content,
+        images=src.images,
+        progress=events.append,
+        client=client_factory(),
+    )
+    mounted = [e.id for e in events if e.status == "Mounted from base"]
+    assert mounted == [derived.layers[0].digest.split(":")[1][:12]]
+    assert sum(e.status == "Pushed" for e in events) == 2

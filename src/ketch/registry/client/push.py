@@ -36,7 +36,7 @@ class _Pusher:
         client: RegistryClient,
         repo: RemoteRepository,
         content: ContentStore,
-        mount_sources: list[str],
+        mount_sources: dict[str, list[str]],
         report: ProgressCallback,
     ) -> None:
         self.client = client
@@ -72,7 +72,7 @@ class _Pusher:
                     self.report(ProgressEvent("Layer already exists", id=ident))
                 return
             location = None
-            for source in self.mount_sources:
+            for source in self.mount_sources.get(desc.digest, ())[:2]:
                 location = await self.repo.mount_blob(desc.digest, source)
                 if location is None:
                     if layer:
@@ -142,7 +142,7 @@ async def push_async(
             f"An image does not exist locally with the tag: {ref.familiar_name()}"
         ) from e
     endpoint = client.registries.endpoints(ref.domain, ref.path, pull=False)[-1]
-    mount_sources = _mount_sources(images, ref, record.target.digest)
+    mount_sources = _mount_sources(images, ref)
     report(ProgressEvent(f"The push refers to repository [{ref.name}]"))
     target = record.target
     async with client.transport() as transport:
@@ -201,16 +201,22 @@ async def _push_index(
     return target
 
 
-def _mount_sources(images: ImageStore, ref: Reference, digest: str) -> list[str]:
-    """Other repositories of the same registry that hold the same image."""
-    sources = []
+def _mount_sources(images: ImageStore, ref: Reference) -> dict[str, list[str]]:
+    """Blob digest -> other repositories of the same registry whose local images use it
+    (candidates for a cross-repository mount)."""
+    sources: dict[str, list[str]] = {}
     for record in images.list():
-        if record.target.digest != digest or record.is_dangling:
+        if record.is_dangling:
             continue
         try:
             other = parse_reference(record.name)
-        except InvalidArgument:
+            if other.domain != ref.domain or other.path == ref.path:
+                continue
+            _, manifest = images.resolve_manifest(record)
+        except (InvalidArgument, NotFound):
             continue
-        if other.domain == ref.domain and other.path != ref.path and other.path not in sources:
-            sources.append(other.path)
-    return sources[:3]
+        for desc in (manifest.config, *manifest.layers):
+            repos = sources.setdefault(desc.digest, [])
+            if other.path not in repos:
+                repos.append(other.path)
+    return sources
