@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from ketch.runtime.process import Prepared
 
-__all__ = ["InitContext", "init_main", "write_time_offsets"]
+__all__ = ["InitContext", "init_main", "preload", "state_json", "write_time_offsets"]
 
 _PR_SET_PDEATHSIG = 1
 _SIGKILL = 9
@@ -110,7 +110,7 @@ def _init(ctx: InitContext) -> None:
             ns.unshare(ns.CLONE_NEWUSER)
             channel.send("userns")
         channel.expect("go")  # the runtime wrote the id maps and joined the cgroup
-        _preload(ctx.config)  # still the host's root: its files (and Python's) are readable
+        preload(ctx.config)  # still the host's root: its files (and Python's) are readable
         _become_root()
         plan.join_kinds(tuple(k for k in plan.join if k != "user"))
         ns.unshare(plan.flags((*_OWN_KINDS, "cgroup", *FOR_CHILDREN)))
@@ -146,12 +146,12 @@ def _early(ctx: InitContext) -> "Prepared":
         ns.sethostname(config.hostname)
     if config.domainname:
         ns.setdomainname(config.domainname)
-    _preload(config)
+    preload(config)
     assert config.process is not None  # checked by create
     return prepare_process(config.process, config.linux)  # loads what it needs from the host
 
 
-def _preload(config: Config) -> None:
+def preload(config: Config) -> None:
     """Import every module the init may need later: once it is root of a user namespace
     or inside the rootfs, the host's Python files may be out of its reach."""
     from ketch.runtime import _rootfs_cgroup, _rootfs_mountinfo, process, rootfs  # noqa: F401

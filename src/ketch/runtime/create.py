@@ -21,6 +21,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ketch.cgroups import CgroupManager
     from ketch.runtime._warm import Warmup
+    from ketch.runtime.console import ConsolePair
 
 __all__ = ["Launched", "create_container", "load_bundle", "write_pid_file"]
 
@@ -31,7 +32,7 @@ _PR_SET_CHILD_SUBREAPER = 36
 class Launched:
     """A container whose init is ready (blocked on exec.fifo or waiting for ``start``)."""
 
-    __slots__ = ("channel", "config", "direct_child", "manager", "state")
+    __slots__ = ("channel", "config", "console", "direct_child", "manager", "state")
 
     def __init__(
         self,
@@ -40,7 +41,9 @@ class Launched:
         channel: Channel,
         manager: "CgroupManager",
         direct_child: bool,
+        console: "ConsolePair | None" = None,
     ) -> None:
+        self.console = console  # the runtime relays the terminal (run -t without a socket)
         self.state = state
         self.config = config
         self.channel = channel
@@ -69,7 +72,9 @@ def load_bundle(bundle: str) -> tuple[Config, object]:
     return config, data
 
 
-def _check(config: Config, plan: NamespacePlan, console_socket: str | None, bundle: str) -> str:
+def _check(
+    config: Config, plan: NamespacePlan, console_socket: str | int | None, bundle: str
+) -> str:
     """Host-side checks before anything is created; the rootfs path."""
     process, linux = config.process, config.linux
     if process is None:
@@ -159,13 +164,20 @@ def create_container(
     bundle: str,
     *,
     pid_file: str | None = None,
-    console_socket: str | None = None,
+    console_socket: str | int | None = None,
     no_pivot: bool = False,
     preserve_fds: int = 0,
     run_mode: bool = False,
     warmup: "Warmup | None" = None,
+    relay_terminal: bool = False,
 ) -> Launched:
-    """Create the container; returns once its init is ready for ``start``."""
+    """Create the container; returns once its init is ready for ``start``.
+
+    ``console_socket``: the path of the caller's unix socket, or an fd of a connected
+    one (taken over), that receives the pty master when ``process.terminal`` is set.
+    Without one, ``relay_terminal`` (foreground ``run``) makes the runtime receive the
+    master itself (``Launched.console``) to relay it, as runc does.
+    """
     bundle = os.path.abspath(bundle)
     store.path(container_id)  # validates the ID before anything else
     config, raw = load_bundle(bundle)
@@ -177,9 +189,18 @@ def create_container(
     manager = None
     channels: tuple[Channel, Channel] | None = None
     reserved = False
+    pair = None
     try:
+        process = config.process
+        if relay_terminal and console_socket is None and process is not None and process.terminal:
+            from ketch.runtime.console import ConsolePair
+
+            pair = ConsolePair()
+            console_socket = pair.child_fd
         rootfs = _check(config, plan, console_socket, bundle)
-        if console_socket is not None:
+        if isinstance(console_socket, int):  # a connected socket of the caller's (run -t)
+            console_fd = console_socket
+        elif console_socket is not None:
             from ketch.runtime.console import connect_console_socket
 
             console_fd = connect_console_socket(console_socket)
@@ -267,10 +288,12 @@ def create_container(
         runtime_side.expect("ready")
         if pid_file is not None:
             write_pid_file(pid_file, init_pid)
-        return Launched(state, config, runtime_side, manager, direct_child)
+        return Launched(state, config, runtime_side, manager, direct_child, pair)
     except BaseException as e:
         if warmup is not None:
             warmup.join()
+        if pair is not None:
+            pair.parent.close()
         _undo(pid, init_pid, channels, manager, store if reserved else None, container_id)
         for fd in (console_fd, fifo_fd):
             if fd >= 0:

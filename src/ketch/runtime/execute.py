@@ -136,15 +136,21 @@ def exec_process_in(
     from ketch.runtime.process import validate_process
 
     validate_process(process, config.linux)
-    if process.terminal and console_socket is None:
-        raise InvalidArgument("--tty needs --console-socket")
+    if process.terminal and console_socket is None and detach:
+        raise InvalidArgument("exec --tty --detach needs --console-socket")
     console_fd = -1
+    pair = None
     if console_socket is not None:
         if not process.terminal:
             raise InvalidArgument("--console-socket given without --tty")
         from ketch.runtime.console import connect_console_socket
 
         console_fd = connect_console_socket(console_socket)
+    elif process.terminal:  # foreground: the runtime relays the terminal, as runc does
+        from ketch.runtime.console import ConsolePair
+
+        pair = ConsolePair()
+        console_fd = pair.child_fd
     fds = _open_namespaces(container.state.pid)
     if not container.alive():
         for fd in fds.values():
@@ -152,6 +158,7 @@ def exec_process_in(
         raise FailedPrecondition(f"container {container.id!r} stopped")
     runtime_side, child_side = channel_pair()
     middle = grandchild = 0
+    master = -1
     try:
         if not detach:
             from ketch.linux.prctl import prctl
@@ -167,6 +174,8 @@ def exec_process_in(
         os.waitpid(middle, 0)
         middle = 0
         runtime_side.expect("ready")
+        if pair is not None:
+            master = pair.receive_master()
         if pid_file is not None:
             from ketch.runtime.create import write_pid_file
 
@@ -178,6 +187,10 @@ def exec_process_in(
 
             raise error_from_payload(message[1])
     except BaseException:
+        if pair is not None:
+            pair.parent.close()
+        if master >= 0:
+            os.close(master)
         for target in (middle, grandchild):
             if target:
                 try:
@@ -194,6 +207,13 @@ def exec_process_in(
                 os.close(fd)
     if detach:
         return 0
+    if master >= 0:
+        from ketch.runtime.console import relay
+
+        try:
+            relay(master)
+        finally:
+            os.close(master)
     from ketch.runtime.run import wait_exit
 
     return wait_exit(grandchild)
@@ -213,6 +233,11 @@ def _child(
 
         make_nondumpable()
         prctl(_PR_SET_PDEATHSIG, _SIGKILL)
+        from ketch.runtime._init import preload
+
+        # every module now: in the container's user or mount namespace the host's
+        # Python files may be out of reach
+        preload(config.replace(process=process))  # type: ignore[arg-type]
         channel.expect("go")  # we are in the container's cgroup
         for kind in _ORDER:
             if kind in fds:

@@ -73,6 +73,7 @@ def run_container(
         bundle,
         pid_file=pid_file,
         console_socket=console_socket,
+        relay_terminal=not detach,
         no_pivot=no_pivot,
         preserve_fds=preserve_fds,
         run_mode=True,
@@ -80,9 +81,14 @@ def run_container(
     )
     container = Container(store, launched.state)
     container._manager = launched.manager
+    master = -1
     try:
+        if launched.console is not None:
+            master = launched.console.receive_master()
         start_launched(launched)
     except BaseException:
+        if master >= 0:
+            os.close(master)
         from ketch.runtime.delete import delete_container
 
         try:  # noqa: SIM105 (contextlib costs an import)
@@ -97,6 +103,13 @@ def run_container(
                 warn(message)
     if detach:
         return 0
+    if master >= 0:
+        from ketch.runtime.console import relay
+
+        try:
+            relay(master)
+        finally:
+            os.close(master)
     code = wait_exit(launched.state.pid)
     for message in destroy(container):
         if warn is not None:

@@ -155,3 +155,63 @@ def test_user_namespace_maps_root(rt: Runtime, make_bundle: BundleFactory, open_
     assert out[0] == "0"
     assert out[1:4] == ["0", "100000", "65536"]
     rt("delete", "--force", "uns", check=True)
+
+
+def _drive_terminal(argv: list[str], answer: bytes, marker: bytes) -> tuple[int, bytes]:
+    """Run ``argv`` with a pty as its terminal; type ``answer`` once ``marker`` appears."""
+    import pty
+    import select
+    import subprocess
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    data = b""
+    sent = False
+    deadline = time.monotonic() + 20
+    try:
+        while time.monotonic() < deadline:
+            if select.select([master], [], [], 0.2)[0]:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                data += chunk
+            if not sent and marker in data:
+                os.write(master, answer)
+                sent = True
+            if proc.poll() is not None and not select.select([master], [], [], 0.1)[0]:
+                break
+        return proc.wait(10), data
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+
+
+def test_run_and_exec_relay_the_terminal_without_a_socket(
+    rt: Runtime, make_bundle: BundleFactory
+) -> None:
+    from tests.integration.runtime.conftest import KETCH_RUNTIME
+
+    script = "tty; echo ready; read x; echo got=$x; exit 9"
+    bundle = make_bundle(["sh", "-c", script], terminal=True)
+    code, out = _drive_terminal(
+        [KETCH_RUNTIME, "--root", str(rt.root), "run", "-b", str(bundle), "term1"], b"hello\n", b"ready"
+    )
+    assert code == 9, out
+    assert b"/dev/pts/0" in out and b"got=hello" in out
+    sleeper = make_bundle(["sleep", "60"], name="sleeper")
+    rt("run", "-d", "-b", str(sleeper), "term2", check=True)
+    code, out = _drive_terminal(
+        [KETCH_RUNTIME, "--root", str(rt.root), "exec", "-t", "term2", "sh", "-c", script],
+        b"again\n",
+        b"ready",
+    )
+    assert code == 9, out
+    assert b"got=again" in out
+    rt("delete", "--force", "term2", check=True)
