@@ -241,10 +241,8 @@ class TarReader:
             raise InvalidArgument(
                 f"layer member {e.name!r}: unsupported tar entry type {chr(e.type)!r}"
             )
-        if e.type in (49, 50, 51, 52, 53, 54):  # links, devices, dirs, fifos carry no data
-            if e.size:
-                self.skip(e.size + (-e.size % _BLOCK))
-            e.size = 0
+        if e.type in (49, 50, 51, 52, 53, 54):
+            e.size = 0  # header-only types carry no data, whatever the size field says
         return e
 
     def _read_header(self) -> bytes | None:

@@ -204,3 +204,12 @@ def test_sparse_and_unknown_types_are_refused(tmp_path: Path) -> None:
     info.type = b"S"
     with pytest.raises(InvalidArgument, match="odd"):
         _apply(tar_bytes([(info, b"")], fmt=tarfile.GNU_FORMAT), tmp_path / "d")
+
+
+def test_header_only_types_carry_no_data(tmp_path: Path) -> None:
+    link, _ = hardlink("b", "a")
+    link.size = 4096  # Go's and Python's readers ignore it; so must we
+    blob = tar_bytes([file("a", b"1"), (link, b""), file("c", b"3")])
+    _apply(blob, tmp_path / "d")
+    assert (tmp_path / "d/c").read_bytes() == b"3"
+    assert (tmp_path / "d/b").stat().st_ino == (tmp_path / "d/a").stat().st_ino
