@@ -2,6 +2,7 @@
 
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -112,3 +113,36 @@ def test_pause_resume_exec_ps_update_events(rt: Runtime, make_bundle: BundleFact
     assert "memory" in event["data"] and "pids" in event["data"]
     rt("delete", "--force", "p1", check=True)
     assert not (rt.root / "p1").exists()
+
+
+def test_preserve_fds_passes_the_callers_fds(rt: Runtime, make_bundle: BundleFactory, tmp_path: Path) -> None:
+    message = tmp_path / "message"
+    message.write_text("passed-through\n")
+    bundle = make_bundle(["sh", "-c", "cat <&3; ls /proc/self/fd | tr '\\n' ' '"])
+    from tests.integration.runtime.conftest import KETCH_RUNTIME
+
+    shell = f'exec 3<"{message}"; exec "$0" "$@"'  # the caller's fd 3, as a shim passes it
+    result = subprocess.run(
+        ["sh", "-c", shell, KETCH_RUNTIME, "--root", str(rt.root), "run", "--preserve-fds", "1", "-b", str(bundle), "pfd"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.split("\n")[0] == "passed-through"
+    assert out.split("\n")[1].split() == ["0", "1", "2", "3", "4"]  # 4: ls's own directory fd
+
+
+def test_kill_all_signals_every_process(rt: Runtime, make_bundle: BundleFactory) -> None:
+    def no_pid_ns(config: dict[str, object]) -> None:  # PID 1 of a pid namespace would take all with it
+        config["linux"]["namespaces"] = [n for n in config["linux"]["namespaces"] if n["type"] != "pid"]  # type: ignore[index]
+
+    bundle = make_bundle(["sh", "-c", "sleep 60 & sleep 60 & wait"], patch=no_pid_ns)
+    rt("run", "-d", "-b", str(bundle), "ka", check=True)
+    deadline = time.monotonic() + 5
+    while len(json.loads(rt("ps", "--format", "json", "ka", check=True).stdout)) < 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    rt("kill", "--all", "ka", "KILL", check=True)
+    assert _wait_status(rt, "ka", "stopped") == "stopped"
+    assert json.loads(rt("ps", "--format", "json", "ka", check=True).stdout) == []
+    rt("delete", "ka", check=True)
