@@ -234,11 +234,81 @@ class _Monitor:
             notify()
 
     def _create_and_start(self, dfd: int) -> bool:
+        from ketch.engine._runtime_inproc import InProcessRuntime, is_ketch_runtime
+
         spec = self.spec
         pid_file = os.path.join(spec.container_dir, "init.pid")
+        if spec.tty:
+            null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+            stdio = (null, null, null)
+            close_after = [null]
+        else:
+            out_r, out_w = os.pipe()
+            err_r, err_w = os.pipe()
+            if spec.open_stdin:
+                in_r, in_w = os.pipe()
+                self.stdin_w = in_w
+                os.set_blocking(in_w, False)
+            else:
+                in_r = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+            stdio = (in_r, out_w, err_w)
+            close_after = [in_r, out_w, err_w]
+            self.outputs = {out_r: _attach.STDOUT, err_r: _attach.STDERR}
+        inproc = InProcessRuntime(spec.runtime.root) if is_ketch_runtime(spec.runtime.binary) else None
+        try:
+            if inproc is not None:
+                self._create_inproc(inproc, pid_file, stdio)
+            else:
+                self._create_exec(dfd, pid_file, stdio)
+        except Exception as e:
+            err = e if hasattr(e, "exit_code") else runtime_error("create", str(e))
+            self._fail(str(err), int(getattr(err, "exit_code", 125)))
+            return False
+        finally:
+            for fd in close_after:
+                os.close(fd)
+        with open(pid_file) as f:
+            self.pid = int(f.read().strip())
+        if self.master is not None:
+            self.outputs = {self.master: _attach.STDOUT}
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        self.wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(wake_w)
+        try:
+            if inproc is not None:
+                inproc.start(spec.cid)
+            else:
+                spec.runtime.start(spec.cid)
+        except Exception as e:
+            self._fail(str(e), int(getattr(e, "exit_code", 125)))
+            return False
+        return True
+
+    def _create_inproc(self, inproc: Any, pid_file: str, stdio: tuple[int, int, int]) -> None:
+        spec = self.spec
+        ours: socket.socket | None = None
+        console_fd = None
+        if spec.tty:
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            console_fd = theirs.detach()
+        try:
+            inproc.create(spec.cid, spec.bundle, pid_file, stdio, console_fd)
+            if ours is not None:
+                ours.settimeout(10)
+                _, fds, _, _ = socket.recv_fds(ours, 1024, 1)
+                if not fds:
+                    raise OSError(errno.EPROTO, "the runtime sent no terminal")
+                self.master = fds[0]
+        finally:
+            if ours is not None:
+                ours.close()
+
+    def _create_exec(self, dfd: int, pid_file: str, stdio: tuple[int, int, int]) -> None:
+        """``<runtime> create`` as a command; its errors arrive on the stderr it was given."""
+        spec = self.spec
         argv = spec.runtime.argv("create", "--bundle", spec.bundle, "--pid-file", pid_file)
-        err_r, err_w = os.pipe()
         console: socket.socket | None = None
+        errors_r, errors_w = os.pipe()
         if spec.tty:
             console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             cpath = f"/proc/self/fd/{dfd}/console.sock"
@@ -248,68 +318,41 @@ class _Monitor:
             console.listen(1)
             # sun_path holds 108 bytes: name the container dir through our cwd's magic link
             argv += ["--console-socket", f"/proc/{os.getpid()}/cwd/console.sock"]
-            null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
-            stdio = (null, null, err_w)
-            close_after = [null, err_w]
-        else:
-            out_r, out_w = os.pipe()
-            e2_r, e2_w = os.pipe()
-            if spec.open_stdin:
-                in_r, in_w = os.pipe()
-                self.stdin_w = in_w
-                os.set_blocking(in_w, False)
-            else:
-                in_r = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
-            stdio = (in_r, out_w, e2_w)
-            close_after = [in_r, out_w, e2_w, err_w]
-            self.outputs = {out_r: _attach.STDOUT, e2_r: _attach.STDERR}
-            # the runtime writes its own errors to the stderr it was given
-            err_r_runtime = e2_r
         argv.append(spec.cid)
-        proc = subprocess.Popen(argv, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2],
+        # the runtime writes its own errors to the stderr it was given: with a tty that is a
+        # pipe of ours; without, the container's stderr pipe, read back below on failure
+        stderr = errors_w if spec.tty else stdio[2]
+        proc = subprocess.Popen(argv, stdin=stdio[0], stdout=stdio[1], stderr=stderr,
                                 cwd=spec.container_dir)
-        for fd in close_after:
-            os.close(fd)
-        if console is not None:
-            console.settimeout(0.05)
-            while self.master is None:
-                try:
-                    conn, _ = console.accept()
-                except TimeoutError:
-                    if proc.poll() is not None:
-                        break
-                    continue
-                with conn:
-                    _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
-                if fds:
-                    self.master = fds[0]
-            console.close()
-            with contextlib.suppress(OSError):
-                os.unlink(f"/proc/self/fd/{dfd}/console.sock")
-        rc = proc.wait()
-        if rc != 0:
-            source = err_r if spec.tty else err_r_runtime
-            os.set_blocking(source, False)
-            text = b""
-            with contextlib.suppress(OSError):
-                text = os.read(source, 65536)
-            err = runtime_error("create", text.decode(errors="replace"))
-            self._fail(str(err), int(getattr(err, "exit_code", 125)))
-            return False
-        os.close(err_r)
-        with open(pid_file) as f:
-            self.pid = int(f.read().strip())
-        if self.master is not None:
-            self.outputs = {self.master: _attach.STDOUT}
-        signal.signal(signal.SIGCHLD, lambda *_: None)
-        self.wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        signal.set_wakeup_fd(wake_w)
+        os.close(errors_w)
         try:
-            spec.runtime.start(spec.cid)
-        except Exception as e:
-            self._fail(str(e), int(getattr(e, "exit_code", 125)))
-            return False
-        return True
+            if console is not None:
+                console.settimeout(0.05)
+                while self.master is None:
+                    try:
+                        conn, _ = console.accept()
+                    except TimeoutError:
+                        if proc.poll() is not None:
+                            break
+                        continue
+                    with conn:
+                        _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+                    if fds:
+                        self.master = fds[0]
+                console.close()
+                with contextlib.suppress(OSError):
+                    os.unlink(f"/proc/self/fd/{dfd}/console.sock")
+            rc = proc.wait()
+            if rc != 0:
+                source = errors_r if spec.tty else next(
+                    fd for fd, kind in self.outputs.items() if kind == _attach.STDERR)
+                os.set_blocking(source, False)
+                text = b""
+                with contextlib.suppress(OSError):
+                    text = os.read(source, 65536)
+                raise runtime_error("create", text.decode(errors="replace"))
+        finally:
+            os.close(errors_r)
 
     # ------------------------------------------------------------------- loop
     def _add_client(self, sock: socket.socket, header: bytes | None) -> None:

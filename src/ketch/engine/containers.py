@@ -169,10 +169,20 @@ class ContainerService:
             self.store.save(doc)
         return doc
 
+    def _runtime_delete(self, cid: str) -> None:
+        """``delete --force`` of the runtime's state for ``cid``, if it has any."""
+        if not (self.engine.runtime_root / cid).exists():  # runc's layout: <root>/<id>/
+            return
+        from ketch.engine._runtime_inproc import InProcessRuntime, is_ketch_runtime
+
+        with contextlib.suppress(Exception):
+            if is_ketch_runtime(self.engine.runtime):
+                InProcessRuntime(self.engine.runtime_root).delete(cid)
+            else:
+                self.runtime.delete(cid, force=True)
+
     def _cleanup_runtime(self, doc: dict[str, Any], *, detach: bool = False) -> None:
-        if (self.engine.runtime_root / doc["ID"]).exists():  # runc's layout: <root>/<id>/
-            with contextlib.suppress(Exception):
-                self.runtime.delete(doc["ID"], force=True)
+        self._runtime_delete(doc["ID"])
         self._unmount(doc["ID"], detach=detach)
 
     def _set_exited(self, doc: dict[str, Any], code: int, error: str = "") -> None:
@@ -260,9 +270,7 @@ class ContainerService:
         """Finish removing a container whose directory was renamed away."""
         import shutil
 
-        if (self.engine.runtime_root / cid).exists():
-            with contextlib.suppress(Exception):
-                self.runtime.delete(cid, force=True)
+        self._runtime_delete(cid)
         rootfs = hidden / "rootfs"
         if os.path.ismount(rootfs):
             from ketch.snapshots.mount import unmount_all

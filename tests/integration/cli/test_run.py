@@ -136,3 +136,14 @@ def test_bad_input(ketch: Ketch) -> None:
 def test_init_reaps_and_forwards(ketch: Ketch) -> None:
     out = ketch.ok("run", "--rm", "--init", "busybox", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '")
     assert out.startswith("/dev/init -- sh -c")
+
+
+def test_runtime_driven_as_a_command(ketch: Ketch, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runc-CLI path (any runtime binary), not the in-process ketch-runtime one."""
+    monkeypatch.setenv("KETCH_RUNTIME_EXEC", "1")
+    proc = ketch("run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 5")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (5, "out\n", "err\n")
+    cid = ketch.ok("run", "-d", "busybox", "sleep", "100").strip()
+    assert ketch.ok("exec", cid, "echo", "in") == "in\n"
+    ketch.ok("rm", "-f", cid)
+    assert ketch.container_ids() == []

@@ -1,0 +1,85 @@
+"""Create/start/delete through ``ketch.runtime`` in the monitor's own process.
+
+The same lifecycle ``ketch-runtime create|start|delete`` runs, without paying
+an interpreter start and its imports three times per container: the monitor is
+already a (forked, single-threaded) Python with ketch loaded.  The container's
+stdio is what the runtime passes from its own fds 0-2, so they are pointed at
+the container's pipes for the duration of ``create``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["InProcessRuntime", "is_ketch_runtime"]
+
+
+def is_ketch_runtime(binary: str) -> bool:
+    """Whether ``binary`` is this package's ``ketch-runtime`` (and may run in-process)."""
+    if os.environ.get("KETCH_RUNTIME_EXEC") == "1":
+        return False
+    return os.path.basename(binary) == "ketch-runtime"
+
+
+class InProcessRuntime:
+    """The runtime lifecycle for containers whose state is under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = str(root)
+
+    def create(
+        self,
+        cid: str,
+        bundle: str,
+        pid_file: str,
+        stdio: tuple[int, int, int],
+        console_fd: int | None = None,
+    ) -> None:
+        """``create``: the init waits for ``start``; ``console_fd`` (taken over) gets the pty."""
+        from ketch.runtime._warm import Warmup
+
+        warmup = Warmup()
+        from ketch.runtime.create import create_container
+        from ketch.runtime.state import StateDir
+
+        saved = [os.dup(fd) for fd in (0, 1, 2)]
+        try:
+            for fd, target in zip(stdio, (0, 1, 2), strict=True):
+                os.dup2(fd, target)
+            launched = create_container(
+                StateDir(self.root), cid, bundle, pid_file=pid_file,
+                console_socket=console_fd, warmup=warmup,
+            )
+            launched.channel.close()
+        finally:
+            for fd, target in zip(saved, (0, 1, 2), strict=True):
+                os.dup2(fd, target)
+                os.close(fd)
+
+    def start(self, cid: str) -> None:
+        from ketch.runtime.container import Container
+        from ketch.runtime.start import start_container
+        from ketch.runtime.state import StateDir
+
+        start_container(Container.load(StateDir(self.root), cid))
+
+    def delete(self, cid: str) -> None:
+        from ketch.errors import NotFound
+        from ketch.runtime.container import Container
+        from ketch.runtime.delete import delete_container
+        from ketch.runtime.state import StateDir
+
+        store = StateDir(self.root)
+        try:
+            container = Container.load(store, cid)
+        except NotFound:
+            with contextlib.suppress(Exception):
+                if os.path.isdir(store.path(cid)):
+                    store.remove(cid)
+            return
+        delete_container(container, force=True)
