@@ -234,3 +234,20 @@ def test_anonymous_bearer_token_flow_like_docker_hub(start_server, stores, clien
         "scope": "repository:x:pull",
         "auth": "",
     }
+
+
+def test_ingest_left_by_an_earlier_pull_is_resumed(start_server, stores, client_factory, parts):
+    fake = FakeRegistry(parts)
+    server = start_server(fake.app())
+    dst = stores("dst")
+    layer = parts.layers[0]
+    # an earlier pull stopped after 1000 bytes (a crash or ^C): its ingest is kept
+    writer = dst.content.writer(
+        f"pull-{layer.digest}", expected=layer.digest, total=len(layer.blob)
+    )
+    writer.write(layer.blob[:1000])
+    writer.close()
+    pull(f"{server.host}/x:v1", content=dst.content, images=dst.images, client=client_factory())
+    assert dst.content.read(layer.digest) == layer.blob
+    ranges = [r for (_m, p, r, _a) in fake.requests if p.endswith(layer.digest)]
+    assert ranges == ["bytes=1000-"]
