@@ -22,7 +22,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from ketch.registry.client import RegistryClient, logout
 
     shown = args.server or "https://index.docker.io/v1/"
-    _host, found = logout(RegistryClient.from_environment(), args.server)
+    _host, found = logout(args.server, client=RegistryClient.from_environment())
     if found:
         ctx.stdout.write(f"Removing login credentials for {shown}\n")
     else:

@@ -58,10 +58,10 @@ async def login_async(
     return host
 
 
-def logout(client: RegistryClient, registry: str | None) -> tuple[str, bool]:
+def logout(registry: str | None, *, client: RegistryClient | None = None) -> tuple[str, bool]:
     """Erase stored credentials; returns the host and whether there were any."""
     host = registry_host(registry)
-    return host, client.docker_config.erase(host)
+    return host, (client or RegistryClient()).docker_config.erase(host)
 
 
 class SearchResult(Record):
