@@ -68,16 +68,28 @@ class ContainerService:
         return self._runtime
 
     # ---------------------------------------------------------------- create
-    def resolve_image(self, ref: str) -> tuple[Any, str, dict[str, Any]]:
-        """(image record, image ID, the image's ``config`` section) for ``ref``."""
+    def resolve_image(self, ref: str) -> tuple[Any, str, dict[str, Any], str]:
+        """(image record, image ID, the image's ``config`` section, top chain ID) for ``ref``.
+
+        The image is unpacked into snapshots unless its top layer already is.
+        """
+        from ketch.images.unpack import chain_ids
+        from ketch.oci.image_spec import encode_record
+
         images = self.engine.images
         record = images.get(ref)
         image_id = images.image_id(record)
-        cfg = images.config(record).config
-        from ketch.oci.image_spec import encode_record
-
+        full = images.config(record)
+        cfg = full.config
         image_config: dict[str, Any] = encode_record(cfg) if cfg is not None else {}
-        return record, image_id, image_config
+        chains = chain_ids(full.rootfs.diff_ids)
+        top = chains[-1] if chains else ""
+        try:
+            if top:
+                self.engine.snapshotter.stat(top)
+        except NotFound:
+            top = images.unpack(record)
+        return record, image_id, image_config, top
 
     def create(
         self, config: dict[str, Any], host_config: dict[str, Any] | None = None,
@@ -92,9 +104,8 @@ class ContainerService:
         if not image_ref:
             raise InvalidArgument("no image specified")
         stored_name = check_name(name) if name else None
-        image_record, image_id, image_config = self.resolve_image(image_ref)
+        _, image_id, image_config, top = self.resolve_image(image_ref)
         merged = merge_image_config(config, image_config)
-        top = self.engine.images.unpack(image_record)
         store = self.store
         with store.lock():
             if stored_name is not None:
