@@ -1,4 +1,11 @@
-"""Namespaces: unshare(2), setns(2), sethostname(2), setdomainname(2) and the CLONE_* flags."""
+"""Namespaces: unshare(2), setns(2), sethostname(2), setdomainname(2) and the CLONE_* flags.
+
+Also the session keyring, which the kernel does not namespace: a container joins
+a new one of its own (``join_session_keyring``) so it cannot reach the host's keys.
+"""
+
+import ctypes
+import os
 
 from ketch.linux._libc import check, libc
 
@@ -14,6 +21,7 @@ __all__ = [
     "NAMESPACE_FLAGS",
     "PROC_NS_NAMES",
     "setdomainname",
+    "join_session_keyring",
     "sethostname",
     "setns",
     "unshare",
@@ -71,3 +79,23 @@ def sethostname(name: str) -> None:
 def setdomainname(name: str) -> None:
     data = name.encode()
     check(libc().setdomainname(data, len(data)), "setdomainname")
+
+
+_SYS_KEYCTL = {"x86_64": 250, "aarch64": 219, "ppc64le": 271, "s390x": 280, "riscv64": 219}
+_KEYCTL_JOIN_SESSION_KEYRING = 1
+
+
+def join_session_keyring(name: str) -> int:
+    """keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a new session keyring; its serial.
+
+    OSError(ENOSYS) where the kernel (or this architecture table) lacks keyctl.
+    """
+    number = _SYS_KEYCTL.get(os.uname().machine)
+    if number is None:
+        import errno
+
+        raise OSError(errno.ENOSYS, "keyctl: unknown syscall number on this architecture")
+    result: int = libc().syscall(
+        ctypes.c_long(number), ctypes.c_long(_KEYCTL_JOIN_SESSION_KEYRING), name.encode()
+    )
+    return check(result, "keyctl(JOIN_SESSION_KEYRING)")

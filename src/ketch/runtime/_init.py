@@ -44,6 +44,7 @@ class InitContext:
         "container_id",
         "fifo_fd",
         "namespaces",
+        "new_keyring",
         "no_pivot",
         "preserve_fds",
         "two_stage",
@@ -61,7 +62,9 @@ class InitContext:
         console_fd: int | None,
         preserve_fds: int,
         no_pivot: bool,
+        new_keyring: bool = True,
     ) -> None:
+        self.new_keyring = new_keyring
         self.container_id = container_id
         self.config = config
         self.bundle = bundle
@@ -184,6 +187,17 @@ def _become_root() -> None:
         pass  # 0 is not mapped: apply_process sets the process's ids
 
 
+def _join_keyring(container_id: str) -> None:
+    """A session keyring of the container's own (runc's default; --no-new-keyring skips)."""
+    import errno
+
+    try:
+        ns.join_session_keyring(container_id)
+    except OSError as e:
+        if e.errno != errno.ENOSYS:
+            raise
+
+
 def _state(ctx: InitContext, pid: int, status: str) -> State:
     annotations = ctx.config.annotations
     return State(
@@ -232,6 +246,8 @@ def _container(ctx: InitContext, host_pid: int, prepared: "Prepared") -> None:
         assert ctx.console_fd is not None  # checked by create
         setup_console(ctx.console_fd, process)
     executable = resolve_executable(process)
+    if ctx.new_keyring:
+        _join_keyring(ctx.container_id)
     apply_process(process, linux)
     from ketch.linux.prctl import prctl
 

@@ -166,6 +166,7 @@ def create_container(
     pid_file: str | None = None,
     console_socket: str | int | None = None,
     no_pivot: bool = False,
+    no_new_keyring: bool = False,
     preserve_fds: int = 0,
     run_mode: bool = False,
     warmup: "Warmup | None" = None,
@@ -224,6 +225,7 @@ def create_container(
             console_fd=console_fd if console_fd >= 0 else None,
             preserve_fds=preserve_fds,
             no_pivot=no_pivot,
+            new_keyring=not no_new_keyring,
         )
         if ctx.two_stage:
             if run_mode:  # the init will be our grandchild: adopt it when the middle exits

@@ -28,6 +28,7 @@ def main(g: Globals, argv: list[str]) -> int:
         pid_file=values["pid_file"],
         console_socket=values["console_socket"],
         no_pivot=values["no_pivot"],
+        no_new_keyring=values["no_new_keyring"],
         preserve_fds=values["preserve_fds"],
         warmup=warmup,
         warn=g.warn,

@@ -215,3 +215,18 @@ def test_run_and_exec_relay_the_terminal_without_a_socket(
     assert code == 9, out
     assert b"got=again" in out
     rt("delete", "--force", "term2", check=True)
+
+
+def test_a_session_keyring_of_its_own(rt: Runtime, make_bundle: BundleFactory) -> None:
+    def keyrings() -> str:
+        with open("/proc/keys") as f:
+            return f.read()
+
+    bundle = make_bundle(["sleep", "60"])
+    rt("run", "-d", "-b", str(bundle), "keyring-own", check=True)
+    rt("run", "-d", "--no-new-keyring", "-b", str(bundle), "keyring-host", check=True)
+    listed = keyrings()
+    assert " keyring-own: " in listed
+    assert "keyring-host" not in listed
+    rt("delete", "--force", "keyring-own", check=True)
+    rt("delete", "--force", "keyring-host", check=True)
