@@ -205,15 +205,22 @@ class RemoteRepository:
                 pending.append(chunk)
                 pending_size += len(chunk)
                 if pending_size >= _WRITE_BATCH:
+                    if inflight is not None:  # one batch is written while the next arrives
+                        await asyncio.shield(inflight)
+                        if progress is not None:
+                            progress(writer.offset)
                     batch, pending, pending_size = pending, [], 0
                     inflight = asyncio.ensure_future(asyncio.to_thread(_write_all, writer, batch))
-                    await asyncio.shield(inflight)
-                    if progress is not None:
-                        progress(writer.offset)
+            if inflight is not None:
+                await asyncio.shield(inflight)
         finally:
             if inflight is not None and not inflight.done():
                 await asyncio.wait([inflight])  # the thread finishes before anything else writes
-            _write_all(writer, pending)  # what arrived (also before a failure: kept for resume)
+            failed = inflight is not None and (
+                inflight.cancelled() or inflight.exception() is not None
+            )
+            if not failed:  # what arrived (also before a failure: kept for the resume)
+                _write_all(writer, pending)
             resp.release()
         if progress is not None:
             progress(writer.offset)
