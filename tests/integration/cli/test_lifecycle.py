@@ -135,3 +135,18 @@ def test_monitor_killed_leaves_consistent_state(ketch: Ketch) -> None:
     assert ketch.ok("inspect", "-f", "{{.State.Running}}", cid) == "true\n"
     ketch.ok("rm", "-f", cid)
     assert ketch.container_ids() == []
+
+
+def test_inspect_image_stats_df_logs_follow(ketch: Ketch) -> None:
+    image = json.loads(ketch.ok("inspect", "busybox"))[0]
+    assert image["Id"].startswith("sha256:") and "busybox:latest" in image["RepoTags"]
+    assert ketch("inspect", "--type", "container", "busybox").returncode == 1
+    cid = ketch.ok("run", "-d", "busybox", "sh", "-c", "for i in 1 2 3; do echo line$i; sleep 0.2; done").strip()
+    assert ketch.ok("logs", "-f", cid) == "line1\nline2\nline3\n"  # returns once the container exits
+    other = ketch.ok("run", "-d", "--name", "st", "busybox", "sleep", "100").strip()
+    stats = ketch.ok("stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "st")
+    assert stats == "st 1\n"
+    df = ketch.ok("system", "df").splitlines()
+    assert df[0].split() == ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]
+    assert df[2].split()[:3] == ["Containers", "2", "1"]
+    ketch.ok("rm", "-f", other, cid)

@@ -22,16 +22,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _image(ctx: CliContext, name: str) -> dict[str, Any] | None:
-    import importlib
+    from ketch.errors import NotFound
+    from ketch.images.views import inspect_image
 
+    images = ctx.engine().images
     try:
-        image_cmd = importlib.import_module("ketch.cli.commands.image_cmd")
-    except ImportError:
+        record = images.get(name)
+    except NotFound:
         return None
-    finder = getattr(image_cmd, "inspect_image", None)
-    if finder is None:
-        return None
-    doc: dict[str, Any] | None = finder(ctx, name)
+    doc: dict[str, Any] = inspect_image(images, record)
     return doc
 
 
