@@ -10,7 +10,6 @@ Directory modes and times are set last, after their contents.
 
 import errno
 import os
-import shutil
 import stat
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,10 +19,12 @@ from ketch.errors import (
     FailedPrecondition,
     InvalidArgument,
     KetchError,
+    NotFound,
     NotImplementedByHost,
     PermissionDenied,
     ResourceExhausted,
 )
+from ketch.layers._rmtree import remove_tree
 from ketch.layers._root import DestRoot
 from ketch.layers._source import LayerSource
 from ketch.layers._tar import Entry, TarReader
@@ -125,7 +126,7 @@ class _Applier:
         except FileNotFoundError:
             return
         if stat.S_ISDIR(st.st_mode):
-            shutil.rmtree(base, dir_fd=pfd)
+            remove_tree(pfd, base)
         else:
             os.unlink(base, dir_fd=pfd)
 
@@ -161,6 +162,7 @@ class _Applier:
             raise _os_error(b"(directory times)", err) from err
 
     def _member(self, e: Entry, reader: TarReader) -> None:
+        self.root.trim()
         parts = _split(e.name)
         if not parts:
             if e.type != 53:
@@ -265,11 +267,13 @@ class _Applier:
             ) from err
         tbase = tparts[-1]
         try:
-            os.link(tbase, base, src_dir_fd=tpfd, dst_dir_fd=pfd, follow_symlinks=False)
-        except FileExistsError:
-            self._remove(pfd, base, key)
-            os.link(tbase, base, src_dir_fd=tpfd, dst_dir_fd=pfd, follow_symlinks=False)
-        except FileNotFoundError as err:
+            try:
+                os.link(tbase, base, src_dir_fd=tpfd, dst_dir_fd=pfd, follow_symlinks=False)
+            except FileExistsError:
+                self._remove(pfd, base, key)  # may close tpfd if the target was inside
+                tpfd = self.root.dir(b"/".join(tparts[:-1]), e.name, create=False)
+                os.link(tbase, base, src_dir_fd=tpfd, dst_dir_fd=pfd, follow_symlinks=False)
+        except (FileNotFoundError, NotFound) as err:
             raise InvalidArgument(
                 f"layer member {e.name!r}: hardlink target {e.linkname!r} does not exist"
             ) from err
@@ -318,21 +322,25 @@ class _Applier:
             self._purge(fd, dkey)
         self._created(dkey)
 
-    def _purge(self, fd: int, key: bytes) -> None:
+    def _purge(self, top: int, top_key: bytes) -> None:
         """Remove what lower layers left in a directory this layer made opaque."""
-        for name in os.listdir(fd):
-            bname = os.fsencode(name)
-            k = key + b"/" + bname if key else bname
-            if k not in self.created:
-                self._remove(fd, bname, k)
-                continue
-            st = os.lstat(bname, dir_fd=fd)
-            if stat.S_ISDIR(st.st_mode):
-                sub = os.open(bname, _DIR_NOFOLLOW, dir_fd=fd)
+        pending: list[tuple[int, bytes]] = [(os.dup(top), top_key)]
+        try:
+            while pending:
+                fd, key = pending.pop()
                 try:
-                    self._purge(sub, k)
+                    for name in os.listdir(fd):
+                        bname = os.fsencode(name)
+                        k = key + b"/" + bname if key else bname
+                        if k not in self.created:
+                            self._remove(fd, bname, k)
+                        elif stat.S_ISDIR(os.lstat(bname, dir_fd=fd).st_mode):
+                            pending.append((os.open(bname, _DIR_NOFOLLOW, dir_fd=fd), k))
                 finally:
-                    os.close(sub)
+                    os.close(fd)
+        finally:
+            for fd, _ in pending:
+                os.close(fd)
 
     def _open_dir(self, key: bytes) -> int:
         if not key:
@@ -346,6 +354,7 @@ class _Applier:
         without naming them keep the times they had."""
         seen = {key for key, _, _ in self.dirs}
         for key, (atime_ns, mtime_ns) in list(self.root.existing.items()):
+            self.root.trim()
             if key in seen:
                 continue
             try:
@@ -358,6 +367,7 @@ class _Applier:
                 os.close(fd)
         seen.clear()
         for key, mode, mtime_ns in reversed(self.dirs):
+            self.root.trim()
             if key in seen:
                 continue
             seen.add(key)

@@ -5,8 +5,9 @@ on the destination: ``..`` and symlinks (absolute or relative, however chained)
 resolve as if the destination were ``/``, so a layer's own symlinks can never
 carry a later write outside.  Missing directories are made one component at a
 time under the resolved parent; a symlink to a missing directory is refused.
-Open directory fds are cached by member path and forgotten when the layer
-replaces or removes what that path named.
+Open directory fds are cached by member path, forgotten when the layer
+replaces or removes what that path named, and trimmed between members only (a
+caller holds the fds it was given until its member is done).
 """
 
 import errno
@@ -89,22 +90,50 @@ class DestRoot:
                 raise InvalidArgument(f"layer member {member!r}: {key!r} is not a directory") from e
             else:
                 raise
-        if len(self._cache) >= _CACHE_MAX:
-            for old in self._cache.values():
-                os.close(old)
-            self._cache.clear()
-        self._cache[key] = fd
+        self._remember(key, fd)
         return fd
 
+    def _remember(self, key: bytes, fd: int) -> None:
+        old = self._cache.get(key)
+        if old is not None:
+            os.close(old)
+        self._cache[key] = fd
+
+    def trim(self) -> None:
+        """Close the cached fds if there are many; only between members, when none is in use."""
+        if len(self._cache) >= _CACHE_MAX:
+            for fd in self._cache.values():
+                os.close(fd)
+            self._cache.clear()
+
     def _make(self, key: bytes, member: bytes) -> int:
-        parent, _, base = key.rpartition(b"/")
-        pfd = self.dir(parent, member)
+        """Make the missing directories of ``key`` below its deepest existing ancestor."""
+        parts = key.split(b"/")
+        have = len(parts) - 1
+        while have > 0:  # find the deepest ancestor that resolves
+            try:
+                self.dir(b"/".join(parts[:have]), member, create=False)
+                break
+            except NotFound:
+                have -= 1
+        fd = self.dir(b"/".join(parts[:have]), member, create=False)
+        owned = False
         try:
-            os.mkdir(base, 0o755, dir_fd=pfd)
-        except FileExistsError:
-            raise PermissionDenied(
-                f"layer member {member!r}: {key!r} is a symlink to a missing directory"
-            ) from None
-        fd = os.open(base, _DIR | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
-        self._on_mkdir(key, fd)
+            for i in range(have, len(parts)):
+                sub = b"/".join(parts[: i + 1])
+                try:
+                    os.mkdir(parts[i], 0o755, dir_fd=fd)
+                except FileExistsError:
+                    raise PermissionDenied(
+                        f"layer member {member!r}: {sub!r} is a symlink to a missing directory"
+                    ) from None
+                new = os.open(parts[i], _DIR | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+                if owned:
+                    os.close(fd)
+                fd, owned = new, True
+                self._on_mkdir(sub, fd)
+        except BaseException:
+            if owned:
+                os.close(fd)
+            raise
         return fd

@@ -12,6 +12,7 @@ import pytest
 
 from ketch.errors import InvalidArgument, NotImplementedByHost
 from ketch.layers import ApplyResult, apply_layer
+from ketch.layers._rmtree import remove_tree
 from tests.support.layers import (
     MTIME,
     compress,
@@ -213,3 +214,33 @@ def test_header_only_types_carry_no_data(tmp_path: Path) -> None:
     _apply(blob, tmp_path / "d")
     assert (tmp_path / "d/c").read_bytes() == b"3"
     assert (tmp_path / "d/b").stat().st_ino == (tmp_path / "d/a").stat().st_ino
+
+
+def test_tree_deeper_than_the_recursion_limit_is_replaced(tmp_path: Path) -> None:
+    d = tmp_path / "d"
+    deep = "d/" + "a/" * 1200 + "f"  # more levels than Python's recursion limit
+    try:
+        _apply(layer([file(deep, b"1")]), d)
+        _apply(layer([file("d", b"flat now")]), d, whiteout="delete")
+        assert (d / "d").read_bytes() == b"flat now"
+    finally:  # pytest's own cleanup recurses: never leave such a tree behind
+        fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            remove_tree(fd, "d")
+        finally:
+            os.close(fd)
+
+
+def test_many_directories_and_cross_links(tmp_path: Path) -> None:
+    n = 700  # more directories than the fd cache keeps
+    members = [file(f"d{i}/f", b"%d" % i) for i in range(n)]
+    members += [hardlink(f"d{i}/link", f"d{(i + 350) % n}/f") for i in range(n)]
+    _apply(layer(members, "gzip"), tmp_path / "d")
+    for i in (0, 349, 699):
+        assert (tmp_path / f"d/d{i}/link").read_bytes() == b"%d" % ((i + 350) % n)
+
+
+def test_hardlink_over_its_own_target_directory(tmp_path: Path) -> None:
+    blob = layer([directory("x"), file("x/y", b"1"), hardlink("x", "x/y")])
+    with pytest.raises(InvalidArgument, match="does not exist"):
+        _apply(blob, tmp_path / "d")
