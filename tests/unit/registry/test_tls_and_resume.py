@@ -158,3 +158,25 @@ def test_truncated_upload_stores_nothing(tmp_path):
     assert not (tmp_path / "reg" / "blobs" / "sha256").exists() or not os.listdir(
         tmp_path / "reg" / "blobs" / "sha256"
     )
+
+
+def test_truncated_monolithic_post_leaves_no_session(tmp_path):
+    config = ServerConfig(storage=tmp_path / "reg")
+    data = os.urandom(4096)
+
+    async def main():
+        server = TestServer(create_app(config))
+        async with TestClient(server):
+            _reader, writer = await asyncio.open_connection(server.host, server.port)
+            writer.write(
+                f"POST /v2/x/blobs/uploads/?digest={sha256(data)} HTTP/1.1\r\nHost: x\r\n"
+                f"Content-Length: {len(data)}\r\n\r\n".encode()
+                + data[:1000]
+            )
+            await writer.drain()
+            await asyncio.sleep(0.1)
+            writer.close()
+            await asyncio.sleep(0.2)
+
+    asyncio.run(main())
+    assert os.listdir(tmp_path / "reg" / "uploads") == []

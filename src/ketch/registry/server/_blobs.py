@@ -187,7 +187,11 @@ async def uploads(request: web.Request, name: str) -> web.StreamResponse:
         _check_digest(digest)
     upload = state.storage.start_upload(name)
     if digest is not None:
-        await _receive(request, state, upload)
+        try:
+            await _receive(request, state, upload)
+        except BaseException:  # nobody knows this session's id: drop it
+            state.storage.cancel_upload(upload)
+            raise
         return await _finish(state, upload, digest)
     if request.body_exists:
         await _receive(request, state, upload)
