@@ -37,6 +37,8 @@ class Runtime:
     ) -> subprocess.CompletedProcess[str]:
         """Run the CLI; stdout/stderr go through files, as a detached container keeps
         its copies of them open (a pipe would never reach end-of-file)."""
+        if isinstance(kwargs.get("input"), str):
+            kwargs["input"] = kwargs["input"].encode()
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             result = subprocess.run(
                 [KETCH_RUNTIME, "--root", str(self.root), *args],

@@ -108,6 +108,10 @@ def test_pause_resume_exec_ps_update_events(rt: Runtime, make_bundle: BundleFact
     assert pids == [rt.state("p1")["pid"]]
     rt("update", "--pids-limit", "17", "p1", check=True)
     assert rt("exec", "p1", "cat", "/sys/fs/cgroup/pids/pids.max", check=True).stdout.strip() == "17"
+    resources = json.dumps({"memory": {"limit": 32 << 20}, "pids": {"limit": 23}})
+    rt("update", "-r", "-", "p1", input=resources, check=True)  # as containerd's shim does
+    limits = rt("exec", "p1", "cat", "/sys/fs/cgroup/pids/pids.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes", check=True)
+    assert limits.stdout.split() == ["23", str(32 << 20)]
     event = json.loads(rt("events", "--stats", "p1", check=True).stdout)
     assert event["type"] == "stats" and event["id"] == "p1"
     assert "memory" in event["data"] and "pids" in event["data"]
