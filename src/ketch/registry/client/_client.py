@@ -27,7 +27,7 @@ class RegistryClient:
         registries_path: Path | None = None,
         docker_config: DockerConfig | None = None,
         certs_dirs: tuple[Path, ...] = DEFAULT_CERTS_DIRS,
-        concurrency: int = 3,
+        concurrency: int = 4,
         retries: int = 4,
         backoff: float = 0.25,
         chunk_size: int | None = None,
