@@ -106,3 +106,30 @@ def test_json_log_for_the_shim(rt: Runtime, tmp_path: Path) -> None:
     record = json.loads(log.read_text().strip().split("\n")[-1])
     assert record["level"] == "error"
     assert record["msg"] == "container 'ghost' does not exist"
+
+
+def test_hostile_config_is_refused_before_anything_starts(rt: Runtime, make_bundle: BundleFactory) -> None:
+    def not_a_namespace(config: dict[str, object]) -> None:
+        config["linux"]["namespaces"].append({"type": "time", "path": "/etc/passwd"})  # type: ignore[index]
+
+    bundle = make_bundle(["true"], name="nsfile", patch=not_a_namespace)
+    assert "is not a namespace file" in _one_line(rt("run", "-b", str(bundle), "nsfile"))
+    _assert_nothing_left(rt, "nsfile")
+
+    def host_sysctl(config: dict[str, object]) -> None:
+        config["linux"]["sysctl"] = {"kernel.panic": "1"}  # type: ignore[index]
+
+    bundle = make_bundle(["true"], name="sysctl", patch=host_sysctl)
+    assert "kernel.panic: not a namespaced sysctl" in _one_line(rt("run", "-b", str(bundle), "sysctl"))
+    _assert_nothing_left(rt, "sysctl")
+
+
+def test_hook_timeout_kills_the_hook_and_the_create(rt: Runtime, make_bundle: BundleFactory) -> None:
+    def slow_hook(config: dict[str, object]) -> None:
+        config["hooks"] = {"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}]}
+
+    bundle = make_bundle(["sleep", "60"], patch=slow_hook)
+    line = _one_line(rt("create", "-b", str(bundle), "slowhook"))
+    assert "timed out after 1s" in line
+    _assert_nothing_left(rt, "slowhook")
+    assert not _processes_with("slowhook")
