@@ -8,8 +8,8 @@ snapshot's directory is filled as ``snapshots/new-<id>-<pid>`` outside the lock
 that adds its entry.
 """
 
+import contextlib
 import os
-import shutil
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -19,7 +19,7 @@ from ketch.errors import AlreadyExists, FailedPrecondition, NotFound
 from ketch.oci.runtime_spec import Mount
 from ketch.snapshots._durable import fsync_dir
 from ketch.snapshots._metadata import Db, MetaStore, check_key, check_labels
-from ketch.snapshots._tree import disk_usage
+from ketch.snapshots._tree import disk_usage, remove_tree
 from ketch.snapshots._types import SnapshotInfo, Usage
 
 __all__ = ["BaseSnapshotter", "bind_mount"]
@@ -116,14 +116,17 @@ class BaseSnapshotter:
         new_dir = self._snaps / f"new-{sid}-{os.getpid()}"
         try:
             new_dir.mkdir(mode=0o700)
-            self._populate(new_dir, kind, parents)
+            try:
+                self._populate(new_dir, kind, parents)
+            except OSError as e:
+                raise FailedPrecondition(f"prepare {key!r}: cannot fill the snapshot: {e}") from e
             with self._meta.write() as db:
                 if key in db["snapshots"]:
                     raise AlreadyExists(f"snapshot {key!r} already exists")
                 self._check_parent(db, parent)
                 final = self._dir(sid)
                 if final.exists():  # an orphan left by a crash: its entry was never written
-                    shutil.rmtree(final)
+                    remove_tree(final)
                 os.rename(new_dir, final)
                 fsync_dir(self._snaps)
                 now = time.time()
@@ -137,7 +140,7 @@ class BaseSnapshotter:
                 }
                 return self._describe(final, kind, parents)
         except BaseException:
-            shutil.rmtree(new_dir, ignore_errors=True)
+            _remove_quietly(new_dir)
             raise
 
     def prepare(
@@ -189,7 +192,7 @@ class BaseSnapshotter:
                     f"snapshot {key!r} has {len(children)} children (e.g. {children[0]!r})"
                 )
             del db["snapshots"][key]
-        shutil.rmtree(self._dir(e["id"]), ignore_errors=True)
+        _remove_quietly(self._dir(e["id"]))  # on failure, garbage for cleanup()
 
     def stat(self, key: str) -> SnapshotInfo:
         """The record of one snapshot (``NotFound``)."""
@@ -207,7 +210,10 @@ class BaseSnapshotter:
         """Disk use of the snapshot's own directory."""
         with self._meta.read() as db:
             sdir = self._dir(_entry(db, key)["id"]) / "fs"
-        size, inodes = disk_usage(str(sdir))
+        try:
+            size, inodes = disk_usage(str(sdir))
+        except OSError as e:
+            raise FailedPrecondition(f"usage of snapshot {key!r}: {e}") from e
         return Usage(size=size, inodes=inodes)
 
     def _own_dir(self, key: str, kinds: tuple[str, ...]) -> Path:
@@ -244,9 +250,14 @@ class BaseSnapshotter:
                 else:
                     garbage = False
                 if garbage:
-                    shutil.rmtree(child, ignore_errors=True)
+                    _remove_quietly(child)
                     removed += 1
         return removed
+
+
+def _remove_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        remove_tree(path)
 
 
 def _pid_alive(text: str) -> bool:

@@ -1,4 +1,4 @@
-"""Whole-tree helpers for snapshot directories: copy with all metadata, disk usage.
+"""Whole-tree helpers for snapshot directories: copy with all metadata, usage, removal.
 
 Neither follows a symlink: snapshot trees hold whatever a hostile layer put
 there, so every entry is ``lstat``-ed and re-created, never traversed through.
@@ -7,8 +7,9 @@ there, so every entry is ``lstat``-ed and re-created, never traversed through.
 import errno
 import os
 import stat
+from pathlib import Path
 
-__all__ = ["copy_tree", "copy_xattrs", "disk_usage"]
+__all__ = ["copy_tree", "copy_xattrs", "disk_usage", "remove_tree"]
 
 _IGNORED_XATTR_ERRNOS = (errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENODATA)
 
@@ -65,11 +66,29 @@ def _own(fd: int, st: os.stat_result) -> None:
 
 def copy_tree(src: str, dst: str) -> None:
     """Copy the contents of directory ``src`` into existing directory ``dst``: files, dirs,
-    symlinks, hardlinks, device nodes, fifos, ownership, modes, xattrs and times."""
+    symlinks, hardlinks, device nodes, fifos, ownership, modes, xattrs and times.
+
+    Iterative (a layer can nest directories deeper than Python's recursion limit);
+    a directory's metadata is set after its contents.
+    """
     links: dict[tuple[int, int], str] = {}
-    _copy_dir(src, dst, links)
-    st = os.lstat(src)
-    _finish_dir(src, dst, st)
+    stack: list[tuple[bool, str, str, os.stat_result]] = [(False, src, dst, os.lstat(src))]
+    while stack:
+        done, s, d, st = stack.pop()
+        if done:
+            _finish_dir(s, d, st)
+            continue
+        stack.append((True, s, d, st))
+        with os.scandir(s) as it:
+            entries = list(it)
+        for entry in entries:
+            est = entry.stat(follow_symlinks=False)
+            target = os.path.join(d, entry.name)
+            if stat.S_ISDIR(est.st_mode):
+                os.mkdir(target, 0o700)
+                stack.append((False, entry.path, target, est))
+            else:
+                _copy_entry(entry.path, target, est, links)
 
 
 def _finish_dir(src: str, dst: str, st: os.stat_result) -> None:
@@ -80,39 +99,93 @@ def _finish_dir(src: str, dst: str, st: os.stat_result) -> None:
     os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
-def _copy_dir(src: str, dst: str, links: dict[tuple[int, int], str]) -> None:
-    with os.scandir(src) as it:
-        entries = list(it)
+def _copy_entry(s: str, d: str, st: os.stat_result, links: dict[tuple[int, int], str]) -> None:
+    mode = st.st_mode
+    if st.st_nlink > 1:
+        first = links.get((st.st_dev, st.st_ino))
+        if first is not None:
+            os.link(first, d, follow_symlinks=False)
+            return
+        links[(st.st_dev, st.st_ino)] = d
     root = os.geteuid() == 0
-    for entry in entries:
-        s = entry.path
-        d = os.path.join(dst, entry.name)
-        st = entry.stat(follow_symlinks=False)
-        mode = st.st_mode
-        if stat.S_ISDIR(mode):
-            os.mkdir(d, 0o700)
-            _copy_dir(s, d, links)
-            _finish_dir(s, d, st)
-            continue
-        if st.st_nlink > 1:
-            first = links.get((st.st_dev, st.st_ino))
-            if first is not None:
-                os.link(first, d, follow_symlinks=False)
-                continue
-            links[(st.st_dev, st.st_ino)] = d
-        if stat.S_ISREG(mode):
-            _copy_data(s, d, st)
-        elif stat.S_ISLNK(mode):
-            os.symlink(os.readlink(s), d)
-            if root:
-                os.lchown(d, st.st_uid, st.st_gid)
-        else:
-            os.mknod(d, mode, st.st_rdev)
-            if root:
-                os.lchown(d, st.st_uid, st.st_gid)
-            os.chmod(d, stat.S_IMODE(mode))
-        copy_xattrs(s, d, is_link=stat.S_ISLNK(mode))
-        os.utime(d, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
+    if stat.S_ISREG(mode):
+        _copy_data(s, d, st)
+    elif stat.S_ISLNK(mode):
+        os.symlink(os.readlink(s), d)
+        if root:
+            os.lchown(d, st.st_uid, st.st_gid)
+    else:
+        os.mknod(d, mode, st.st_rdev)
+        if root:
+            os.lchown(d, st.st_uid, st.st_gid)
+        os.chmod(d, stat.S_IMODE(mode))
+    copy_xattrs(s, d, is_link=stat.S_ISLNK(mode))
+    os.utime(d, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
+
+
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def remove_tree(path: Path) -> None:
+    """Remove ``path`` and everything below it, at any depth, never following a symlink.
+
+    Each subdirectory is first renamed to be a direct child of the top, so every
+    directory is emptied at depth one with two fds (``shutil.rmtree`` recurses per level).
+    """
+    parent_fd = os.open(path.parent, _DIR)
+    try:
+        _remove_in(parent_fd, path.name)
+    finally:
+        os.close(parent_fd)
+
+
+def _remove_in(parent_fd: int, name: str) -> None:
+    try:
+        st = os.lstat(name, dir_fd=parent_fd)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        os.unlink(name, dir_fd=parent_fd)
+        return
+    top = os.open(name, _DIR, dir_fd=parent_fd)
+    counter = 0
+    try:
+        pending: list[str | None] = [None]
+        while pending:
+            current = pending.pop()
+            fd = top if current is None else os.open(current, _DIR, dir_fd=top)
+            try:
+                with os.scandir(fd) as it:
+                    entries = [(e.name, e.is_dir(follow_symlinks=False)) for e in it]
+                for entry, is_dir in entries:
+                    if not is_dir:
+                        os.unlink(entry, dir_fd=fd)
+                    elif current is None:
+                        pending.append(entry)
+                    else:
+                        while True:
+                            counter += 1
+                            new = f".ketch-rm-{counter}"
+                            try:
+                                os.rename(entry, new, src_dir_fd=fd, dst_dir_fd=top)
+                                break
+                            except OSError as e:
+                                if e.errno not in (
+                                    errno.ENOTEMPTY,
+                                    errno.EEXIST,
+                                    errno.ENOTDIR,
+                                    errno.EISDIR,
+                                ):
+                                    raise
+                        pending.append(new)
+            finally:
+                if fd != top:
+                    os.close(fd)
+            if current is not None:
+                os.rmdir(current, dir_fd=top)
+    finally:
+        os.close(top)
+    os.rmdir(name, dir_fd=parent_fd)
 
 
 def disk_usage(path: str) -> tuple[int, int]:
