@@ -202,7 +202,7 @@ def write_etc_files(container_dir: str, record: dict[str, Any]) -> None:
     for extra in host_config.get("ExtraHosts") or ():
         host, _, addr = str(extra).partition(":")
         hosts += f"{addr}\t{host}\n"
-    d = Path(container_dir)
-    write_durable(d / "hosts", hosts.encode())
-    write_durable(d / "hostname", f"{hostname}\n".encode())
-    write_durable(d / "resolv.conf", resolv_conf(host_config).encode())
+    d = Path(container_dir)  # rebuilt by start when missing: no fsync needed
+    write_durable(d / "hosts", hosts.encode(), sync=False)
+    write_durable(d / "hostname", f"{hostname}\n".encode(), sync=False)
+    write_durable(d / "resolv.conf", resolv_conf(host_config).encode(), sync=False)

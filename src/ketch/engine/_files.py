@@ -15,16 +15,25 @@ if TYPE_CHECKING:
 __all__ = ["FileLock", "read_json", "write_durable", "write_json"]
 
 
-def write_durable(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` atomically: temp file, fsync, rename, fsync the directory."""
+def write_durable(path: Path, data: bytes, mode: int = 0o644, *, sync: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically: temp file, fsync, rename, fsync the directory.
+
+    ``sync=False`` keeps the atomic rename (readers never see a torn file) but not
+    the fsyncs: for files that are rebuilt on use (config.json, /etc/hosts) and
+    for run-time state that a host crash makes moot anyway (running/exited: after
+    a reboot no monitor is alive and the container reads as exited).
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
     try:
         os.write(fd, data)
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
+    if not sync:
+        return
     dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         os.fsync(dfd)
@@ -32,8 +41,8 @@ def write_durable(path: Path, data: bytes, mode: int = 0o644) -> None:
         os.close(dfd)
 
 
-def write_json(path: Path, doc: Any) -> None:
-    write_durable(path, json.dumps(doc, separators=(",", ":")).encode())
+def write_json(path: Path, doc: Any, *, sync: bool = True) -> None:
+    write_durable(path, json.dumps(doc, separators=(",", ":")).encode(), sync=sync)
 
 
 def read_json(path: Path) -> Any:

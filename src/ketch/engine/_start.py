@@ -72,6 +72,11 @@ def start_container(
             raise Conflict("cannot start a paused container, try unpause instead")
         if state["Running"]:
             return None
+        etc = [cdir / n for n in ("hosts", "hostname", "resolv.conf")]
+        if any(not p.exists() or p.stat().st_size == 0 for p in etc):
+            from ketch.engine._create import write_etc_files
+
+            write_etc_files(str(cdir), doc)  # lost in a crash (they are written unsynced)
         rootfs = svc._mount(doc)
         try:
             config = doc["Config"]
@@ -91,7 +96,7 @@ def start_container(
                                        "options": ["bind", "ro", "nosuid", "nodev"]})
             bundle = cdir / "bundle"
             bundle.mkdir(exist_ok=True)
-            write_durable(bundle / "config.json", json.dumps(spec).encode())
+            write_durable(bundle / "config.json", json.dumps(spec).encode(), sync=False)
             if (svc.engine.runtime_root / cid).exists():  # left over from a crash
                 with contextlib.suppress(Exception):
                     svc.runtime.delete(cid, force=True)
@@ -146,7 +151,7 @@ def _spawn(
         state.update({"Error": report.get("error", ""), "ExitCode": code})
         if doc["HostConfig"].get("AutoRemove"):
             pass  # removed below, outside the container lock
-        svc.store.save(doc)
+        svc.store.save(doc, sync=False)
         error: Exception = InvalidArgument(str(report.get("error")))
         if code == 127:
             from ketch.errors import NotFound
@@ -162,5 +167,5 @@ def _spawn(
         "FinishedAt": "0001-01-01T00:00:00Z",
     })
     doc["Monitor"] = {"Pid": report["monitor_pid"], "StartTime": report["monitor_start"]}
-    svc.store.save(doc)
+    svc.store.save(doc, sync=False)
     return ours

@@ -72,8 +72,9 @@ class ContainerStore:
             raise InvalidArgument(f"container {cid}: corrupt record: {e}") from e
         return doc
 
-    def save(self, doc: dict[str, Any]) -> None:
-        write_json(self.root / doc["ID"] / RECORD, doc)
+    def save(self, doc: dict[str, Any], *, sync: bool = True) -> None:
+        """Write the record atomically; ``sync=False`` for run-time state only (see write_durable)."""
+        write_json(self.root / doc["ID"] / RECORD, doc, sync=sync)
 
     def all(self) -> list[dict[str, Any]]:
         docs = []

@@ -266,7 +266,7 @@ class ContainerService:
                 hidden = store.hide(cid)
             else:
                 self._set_exited(doc, code, error)
-                store.save(doc)
+                store.save(doc, sync=False)
         if auto_remove:
             if notify is not None:
                 notify()
