@@ -20,11 +20,11 @@ hardlink members.
 import errno
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from ketch.errors import FailedPrecondition, InvalidArgument
+from ketch.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from ketch.layers._tarwrite import LayerWriter
 from ketch.layers._types import DiffResult
 
@@ -90,8 +90,15 @@ class _Differ:
         self.w.add(wh, _empty(st), data_fd=-1)
 
     # -- overlay upper -------------------------------------------------------------------------
-    def overlay(self, path: str, prefix: str) -> None:
-        for entry in _entries(path):
+    def overlay(self, top: str) -> None:
+        """Archive an overlay upper directory, depth first, without recursion."""
+        stack: list[tuple[str, Iterator[os.DirEntry[str]]]] = [("", iter(_entries(top)))]
+        while stack:
+            prefix, it = stack[-1]
+            entry = next(it, None)
+            if entry is None:
+                stack.pop()
+                continue
             name = prefix + entry.name
             st = entry.stat(follow_symlinks=False)
             mode = st.st_mode
@@ -109,7 +116,7 @@ class _Differ:
             if stat.S_ISDIR(mode):
                 if xattrs.get(_OPAQUE) == b"y":
                     self.w.add(f"{name}/.wh..wh..opq", _empty(st), data_fd=-1)
-                self.overlay(entry.path, name + "/")
+                stack.append((name + "/", iter(_entries(entry.path))))
 
     # -- two trees -----------------------------------------------------------------------------
     def trees(self, new: str, old: str | None, prefix: str) -> list[_Op]:
@@ -189,10 +196,12 @@ def diff_layer(
     differ = _Differ(writer)
     try:
         if whiteout == "overlay":
-            differ.overlay(str(upper), "")
+            differ.overlay(str(upper))
         else:
             differ.write_ops(differ.trees(str(upper), str(lowers[0]) if lowers else None, ""))
     except OSError as e:
         raise FailedPrecondition(f"diff of {upper}: {e}") from e
+    except RecursionError as e:
+        raise ResourceExhausted(f"diff of {upper}: the tree is too deep to compare") from e
     diff_id, digest, size = writer.close()
     return DiffResult(diff_id=diff_id, digest=digest, size=size, media_type=writer.media_type)

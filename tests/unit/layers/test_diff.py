@@ -11,6 +11,7 @@ import pytest
 
 from ketch.errors import InvalidArgument
 from ketch.layers import apply_layer, diff_layer
+from ketch.layers._rmtree import remove_tree
 from ketch.snapshots import open_snapshotter
 from tests.support.layers import directory, file, layer, snapshot_tree, symlink
 
@@ -111,3 +112,28 @@ def test_bad_arguments(tmp_path: Path) -> None:
         diff_layer(tmp_path, [], io.BytesIO(), whiteout="nope")
     with pytest.raises(InvalidArgument):
         diff_layer(tmp_path, [tmp_path, tmp_path], io.BytesIO(), whiteout="delete")
+
+
+def test_deep_upper_dir(tmp_path: Path) -> None:
+    upper = tmp_path / "upper"
+    upper.mkdir()
+    fd = os.open(upper, os.O_RDONLY)
+    try:
+        for _ in range(1100):  # deeper than the recursion limit
+            os.mkdir("a", dir_fd=fd)
+            fd, old = os.open("a", os.O_RDONLY, dir_fd=fd), fd
+            os.close(old)
+        os.close(os.open("f", os.O_CREAT | os.O_WRONLY, dir_fd=fd))
+    finally:
+        os.close(fd)
+    out = io.BytesIO()
+    try:
+        diff_layer(upper, [], out, compression="none")
+        names = _members(out.getvalue())
+        assert len(names) == 1101 and names[-1].endswith("/a/f")
+    finally:  # pytest's own cleanup recurses: never leave such a tree behind
+        fd = os.open(tmp_path, os.O_RDONLY)
+        try:
+            remove_tree(fd, "upper")
+        finally:
+            os.close(fd)
