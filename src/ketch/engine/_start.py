@@ -66,7 +66,7 @@ def start_container(
     store = svc.store
     cdir = store.dir(cid)
     with store.container_lock(cid):
-        doc = svc._reconciled(store.load(cid))
+        doc = svc._reconciled(store.load(cid), locked=True)
         state = doc["State"]
         if state["Paused"]:
             raise Conflict("cannot start a paused container, try unpause instead")

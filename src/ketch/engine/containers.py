@@ -164,10 +164,17 @@ class ContainerService:
             return False
         return bool(process_start_time(int(mon["Pid"])) == mon.get("StartTime"))
 
-    def _reconciled(self, doc: dict[str, Any]) -> dict[str, Any]:
+    def _reconciled(self, doc: dict[str, Any], *, locked: bool = False) -> dict[str, Any]:
+        """``doc``, fixed up when it says running but its monitor is gone.
+
+        ``locked``: the caller holds the container lock (flock does not nest
+        across two opens of the lock file in one process).
+        """
         state = doc["State"]
         if not state.get("Running") or self._monitor_alive(doc):
             return doc
+        if locked:
+            return self._mark_monitor_dead(doc)
         with self.store.container_lock(doc["ID"]):
             try:
                 doc = self.store.load(doc["ID"])
@@ -175,9 +182,12 @@ class ContainerService:
                 return doc
             if not doc["State"].get("Running") or self._monitor_alive(doc):
                 return doc
-            self._cleanup_runtime(doc)
-            self._set_exited(doc, 137, "container monitor died")
-            self.store.save(doc)
+            return self._mark_monitor_dead(doc)
+
+    def _mark_monitor_dead(self, doc: dict[str, Any]) -> dict[str, Any]:
+        self._cleanup_runtime(doc)
+        self._set_exited(doc, 137, "container monitor died")
+        self.store.save(doc)
         return doc
 
     def _runtime_delete(self, cid: str) -> None:
@@ -557,7 +567,7 @@ class ContainerService:
         """(record, rootfs path) with the rootfs mounted for the duration."""
         cid = self.store.resolve(ref)
         with self.store.container_lock(cid):
-            doc = self._reconciled(self.store.load(cid))
+            doc = self._reconciled(self.store.load(cid), locked=True)
             target = self._rootfs(cid)
             if doc["State"]["Running"] and os.path.ismount(target):
                 yield doc, target

@@ -133,6 +133,13 @@ def test_monitor_killed_leaves_consistent_state(ketch: Ketch) -> None:
     # and it can be started again, then removed
     ketch.ok("start", cid)
     assert ketch.ok("inspect", "-f", "{{.State.Running}}", cid) == "true\n"
+    # a start straight after a monitor died reconciles under its own lock
+    with open(ketch.root / "containers" / cid / "config.v2.json") as f:
+        monitor = json.load(f)["Monitor"]["Pid"]
+    os.kill(monitor, signal.SIGKILL)
+    _wait_for(lambda: not os.path.exists(f"/proc/{monitor}"))
+    ketch.ok("start", cid, timeout=20)
+    assert ketch.ok("inspect", "-f", "{{.State.Running}}", cid) == "true\n"
     ketch.ok("rm", "-f", cid)
     assert ketch.container_ids() == []
 
