@@ -180,10 +180,15 @@ def create_container(
     master itself (``Launched.console``) to relay it, as runc does.
     """
     bundle = os.path.abspath(bundle)
-    store.path(container_id)  # validates the ID before anything else
-    config, raw = load_bundle(bundle)
-    linux = config.linux
-    plan = plan_namespaces(linux)
+    try:
+        store.path(container_id)  # validates the ID before anything else
+        config, raw = load_bundle(bundle)
+        linux = config.linux
+        plan = plan_namespaces(linux)
+    except BaseException:
+        if warmup is not None:
+            warmup.join()  # a long-lived caller must not keep the thread
+        raise
     console_fd = fifo_fd = -1
     pid = init_pid = 0
     direct_child = True
