@@ -16,10 +16,10 @@ from ketch.registry.client.progress import (
 
 EVENTS = [
     ProgressEvent("Pulling from library/busybox", id="latest"),
-    ProgressEvent("Pulling fs layer", id="abc123"),
-    ProgressEvent("Downloading", id="abc123", current=1 << 20, total=4 << 20),
-    ProgressEvent("Downloading", id="abc123", current=2 << 20, total=4 << 20),
-    ProgressEvent("Pull complete", id="abc123"),
+    ProgressEvent("Pulling fs layer", id="abc123abc123"),
+    ProgressEvent("Downloading", id="abc123abc123", current=1 << 20, total=4 << 20),
+    ProgressEvent("Downloading", id="abc123abc123", current=2 << 20, total=4 << 20),
+    ProgressEvent("Pull complete", id="abc123abc123"),
     ProgressEvent("Digest: sha256:" + "0" * 64),
 ]
 
@@ -28,7 +28,7 @@ def test_docker_json_message_shape():
     assert EVENTS[2].to_json() == {
         "status": "Downloading",
         "progressDetail": {"current": 1 << 20, "total": 4 << 20},
-        "id": "abc123",
+        "id": "abc123abc123",
     }
     assert EVENTS[-1].to_json() == {"status": "Digest: sha256:" + "0" * 64}
     assert short_id("sha256:" + "ab" * 32) == "abababababab"
@@ -50,9 +50,9 @@ def test_plain_lines_skip_byte_counts():
         render(event)
     assert out.getvalue().splitlines() == [
         "latest: Pulling from library/busybox",
-        "abc123: Pulling fs layer",
-        "abc123: Downloading",
-        "abc123: Pull complete",
+        "abc123abc123: Pulling fs layer",
+        "abc123abc123: Downloading",
+        "abc123abc123: Pull complete",
         "Digest: sha256:" + "0" * 64,
     ]
 
@@ -70,7 +70,8 @@ def test_rich_on_a_terminal():
         render(event)
     render.close()
     text = out.getvalue()
-    assert "abc123" in text and "Pull complete" in text and "Digest:" in text
+    assert "abc123abc123" in text and "Pull complete" in text
+    assert "latest: Pulling from library/busybox" in text and "Digest:" in text
     assert isinstance(auto_progress(io.StringIO()), PlainProgress)
 
 

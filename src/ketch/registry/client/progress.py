@@ -110,8 +110,9 @@ class RichProgress:
         self._started = False
 
     def __call__(self, event: ProgressEvent) -> None:
-        if event.id is None:
-            self._progress.console.print(event.status)
+        if event.id is None or not _is_short_id(event.id):  # "v1: Pulling from ...", "Digest: ..."
+            line = f"{event.id}: {event.status}" if event.id else event.status
+            self._progress.console.print(line, highlight=False, markup=False)
             return
         if not self._started:
             self._progress.start()
@@ -135,6 +136,10 @@ class RichProgress:
         if self._started:
             self._progress.stop()
             self._started = False
+
+
+def _is_short_id(text: str) -> bool:
+    return len(text) == 12 and all(c in "0123456789abcdef" for c in text)
 
 
 def auto_progress(stream: IO[str]) -> RichProgress | PlainProgress:
