@@ -118,7 +118,12 @@ def ketch(tmp_path: Path, busybox_root: Path) -> Iterator[Ketch]:
     root = tmp_path / "root"
     shutil.copytree(busybox_root, root, symlinks=True)
     k = Ketch(root)
+    parents = [p for p in Path("/sys/fs/cgroup").glob("*/ketch")]
     try:
         yield k
     finally:
         cleanup_root(k)
+        for parent in Path("/sys/fs/cgroup").glob("*/ketch"):  # the runtime's parent cgroup
+            if parent not in parents:
+                with contextlib.suppress(OSError):
+                    parent.rmdir()
