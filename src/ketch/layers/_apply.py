@@ -413,6 +413,10 @@ def apply_layer(
     if whiteout not in ("overlay", "delete"):
         raise InvalidArgument(f"whiteout mode {whiteout!r}: expected 'overlay' or 'delete'")
     _check_media_type(media_type)
+    try:
+        os.stat(dest)
+    except OSError as e:
+        raise NotFound(f"layer destination {dest}: {os.strerror(e.errno or 0)}") from e
     source = LayerSource(stream, limits.max_bytes)
     try:
         applier = _Applier(Path(dest), whiteout, limits, parents)

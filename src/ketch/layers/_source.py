@@ -119,6 +119,11 @@ class LayerSource:
 
     def __init__(self, stream: BinaryIO, max_bytes: int) -> None:
         head = stream.read(_READ)
+        while 0 < len(head) < 8:  # a short read: magic numbers need a few bytes
+            more = stream.read(_READ)
+            if not more:
+                break
+            head += more
         self.compression = detect(head)
         self._gen = {"gzip": _gzip_chunks, "zstd": _zstd_chunks, "tar": _plain_chunks}[
             self.compression

@@ -284,6 +284,17 @@ class TarReader:
                     e.mtime_ns = _pax_time(value)
                 elif key.startswith(b"SCHILY.xattr."):
                     e.xattrs.append((key[13:].decode("utf-8", "surrogateescape"), value))
+                elif key.startswith(b"LIBARCHIVE.xattr."):  # bsdtar: %-encoded name, base64 value
+                    import base64
+                    import urllib.parse
+
+                    name = urllib.parse.unquote_to_bytes(key[17:])
+                    e.xattrs.append(
+                        (
+                            name.decode("utf-8", "surrogateescape"),
+                            base64.b64decode(value, validate=True),
+                        )
+                    )
                 elif key.startswith(b"GNU.sparse."):
                     raise InvalidArgument(f"layer member {where!r}: sparse files are not supported")
             except ValueError:

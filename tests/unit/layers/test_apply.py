@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ketch.errors import InvalidArgument, NotImplementedByHost
+from ketch.errors import InvalidArgument, NotFound, NotImplementedByHost
 from ketch.layers import ApplyResult, apply_layer
 from ketch.layers._rmtree import remove_tree
 from tests.support.layers import (
@@ -244,3 +244,33 @@ def test_hardlink_over_its_own_target_directory(tmp_path: Path) -> None:
     blob = layer([directory("x"), file("x/y", b"1"), hardlink("x", "x/y")])
     with pytest.raises(InvalidArgument, match="does not exist"):
         _apply(blob, tmp_path / "d")
+
+
+def test_libarchive_xattrs(tmp_path: Path) -> None:
+    info, data = file("f", b"1")
+    info.pax_headers = {"LIBARCHIVE.xattr.user.a%3Db": "dmFsdWU="}  # name "user.a=b", "value"
+    _apply(tar_bytes([(info, data)]), tmp_path / "d")
+    assert os.getxattr(tmp_path / "d/f", "user.a=b") == b"value"
+
+
+def test_missing_destination(tmp_path: Path) -> None:
+    with pytest.raises(NotFound):
+        apply_layer(io.BytesIO(layer([file("a")])), tmp_path / "nope")
+
+
+def test_short_reads_still_detect_compression(tmp_path: Path) -> None:
+    class Trickle(io.RawIOBase):
+        def __init__(self, data: bytes) -> None:
+            self.data = data
+
+        def readable(self) -> bool:
+            return True
+
+        def read(self, n: int = -1) -> bytes:
+            out, self.data = self.data[:3], self.data[3:]
+            return out
+
+    blob = layer([file("a", b"x" * 1000)], "zstd")
+    (tmp_path / "d").mkdir()
+    apply_layer(Trickle(blob), tmp_path / "d")  # type: ignore[arg-type]
+    assert (tmp_path / "d/a").read_bytes() == b"x" * 1000
