@@ -48,9 +48,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(10)
 
 
-@pytest.fixture
-def distribution(tmp_path: Path) -> Iterator[str]:
-    """A distribution 2.8 registry on a free loopback port; yields ``127.0.0.1:<port>``."""
+def start_distribution(tmp_path: Path, auth: str = "") -> tuple[subprocess.Popen[bytes], int]:
     if not os.path.exists(DISTRIBUTION):
         pytest.skip("docker-registry (distribution) is not installed")
     port = free_port()
@@ -60,15 +58,55 @@ def distribution(tmp_path: Path) -> Iterator[str]:
         "log:\n  level: error\n  accesslog:\n    disabled: true\n"
         f"storage:\n  filesystem:\n    rootdirectory: {tmp_path / 'distribution'}\n"
         "  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n" + auth
     )
     proc = subprocess.Popen(
         [DISTRIBUTION, "serve", str(config)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    return proc, port
+
+
+@pytest.fixture
+def distribution(tmp_path: Path) -> Iterator[str]:
+    """A distribution 2.8 registry on a free loopback port; yields ``127.0.0.1:<port>``."""
+    proc, port = start_distribution(tmp_path)
     try:
         wait_ready(f"http://127.0.0.1:{port}/v2/", proc)
+        yield f"127.0.0.1:{port}"
+    finally:
+        stop(proc)
+
+
+@pytest.fixture
+def distribution_htpasswd(tmp_path: Path) -> Iterator[str]:
+    """distribution with htpasswd (bcrypt) Basic auth; user ``ketch``, password ``pw-ketch``."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+    htpasswd = tmp_path / "htpasswd"
+    htpasswd.write_text(
+        f"ketch:{crypt.crypt('pw-ketch', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))}\n"
+    )
+    proc, port = start_distribution(
+        tmp_path, f"auth:\n  htpasswd:\n    realm: ketch-test\n    path: {htpasswd}\n"
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
+            except urllib.error.HTTPError as e:
+                if e.code == 401:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("distribution with htpasswd did not start")
+            time.sleep(0.1)
         yield f"127.0.0.1:{port}"
     finally:
         stop(proc)

@@ -250,3 +250,22 @@ def test_skopeo_with_token_auth_against_ketch_server(tmp_path, ketch_registry_au
     content, images = stores(tmp_path / "k")
     pulled = pull(f"{host}/private/bb:1", content=content, images=images, client=client(tmp_path))
     assert pulled.digest == json.loads(out.stdout)["Digest"]
+
+
+def test_ketch_login_push_pull_with_distribution_htpasswd(tmp_path, distribution_htpasswd):
+    from ketch.errors import PermissionDenied
+    from ketch.registry.client import login
+
+    host = distribution_htpasswd
+    parts = busybox_image()
+    content, images = stores(tmp_path / "src")
+    store_image(content, images, parts, f"{host}/secure/bb:1")
+    with pytest.raises(PermissionDenied):
+        push(f"{host}/secure/bb:1", content=content, images=images, client=client(tmp_path))
+    with pytest.raises(PermissionDenied):
+        login(host, "ketch", "wrong", client=client(tmp_path))
+    login(host, "ketch", "pw-ketch", client=client(tmp_path))
+    push(f"{host}/secure/bb:1", content=content, images=images, client=client(tmp_path))
+    content2, images2 = stores(tmp_path / "dst")
+    pulled = pull(f"{host}/secure/bb:1", content=content2, images=images2, client=client(tmp_path))
+    assert pulled.digest == parts.manifest_digest
