@@ -59,6 +59,10 @@ def _number(field: bytes, what: str, name: bytes) -> int:
         else:
             value &= (1 << (8 * len(field) - 1)) - 1
         return value
+    try:  # the common form: octal digits padded with NULs or spaces
+        return int(field.translate(None, b"\0") or b"0", 8)
+    except ValueError:
+        pass
     text = field.split(b"\0", 1)[0].strip()
     if not text:
         return 0
@@ -256,8 +260,9 @@ class TarReader:
             header = self._read(_BLOCK)
         if header == _ZERO_BLOCK:
             return None
-        stored = _number(header[148:156], "checksum", header[:100].split(b"\0", 1)[0])
-        unsigned = sum(header) - sum(header[148:156]) + 256
+        field = header[148:156]
+        stored = _number(field, "checksum", self.current)
+        unsigned = sum(header) - sum(field) + 256
         if stored != unsigned:
             signed = unsigned - sum(b for b in header if b > 127) * 2
             if stored != signed:
