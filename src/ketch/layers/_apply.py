@@ -27,7 +27,7 @@ from ketch.errors import (
 from ketch.layers._rmtree import remove_tree
 from ketch.layers._root import DestRoot
 from ketch.layers._source import LayerSource
-from ketch.layers._tar import Entry, TarReader
+from ketch.layers._tar import Entry, TarReader, show
 from ketch.layers._types import DEFAULT_LIMITS, ApplyLimits, ApplyResult
 
 __all__ = ["apply_layer"]
@@ -52,15 +52,15 @@ def _umask() -> int:
 
 def _split(name: bytes) -> list[bytes]:
     if b"\0" in name:
-        raise InvalidArgument(f"layer member {name!r}: NUL in its name")
+        raise InvalidArgument(f"layer member {show(name)}: NUL in its name")
     parts = [p for p in name.split(b"/") if p and p != b"."]
     if b".." in parts:
-        raise PermissionDenied(f"layer member {name!r}: '..' in its path")
+        raise PermissionDenied(f"layer member {show(name)}: '..' in its path")
     return parts
 
 
 def _os_error(member: bytes, e: OSError) -> KetchError:
-    what = f"layer member {member!r}: {os.strerror(e.errno or 0)}"
+    what = f"layer member {show(member)}: {os.strerror(e.errno or 0)}"
     if e.errno in (errno.EPERM, errno.EACCES):
         return PermissionDenied(what)
     if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EMFILE, errno.ENFILE):
@@ -150,7 +150,7 @@ class _Applier:
             count += 1
             if count > max_entries:
                 raise ResourceExhausted(
-                    f"layer member {e.name!r}: the layer has more than {max_entries} entries"
+                    f"layer member {show(e.name)}: the layer has more than {max_entries} entries"
                 )
             try:
                 self._member(e, reader)
@@ -166,7 +166,7 @@ class _Applier:
         parts = _split(e.name)
         if not parts:
             if e.type != 53:
-                raise InvalidArgument(f"layer member {e.name!r}: the root must be a directory")
+                raise InvalidArgument(f"layer member {show(e.name)}: the root must be a directory")
             if self.is_root:
                 os.fchown(self.root.fd, e.uid, e.gid)
             self.dirs.append((b"", e.mode, e.mtime_ns))
@@ -235,7 +235,7 @@ class _Applier:
 
     def _symlink(self, pfd: int, base: bytes, key: bytes, e: Entry) -> None:
         if not e.linkname:
-            raise InvalidArgument(f"layer member {e.name!r}: symlink with an empty target")
+            raise InvalidArgument(f"layer member {show(e.name)}: symlink with an empty target")
         try:
             os.symlink(e.linkname, base, dir_fd=pfd)
         except FileExistsError:
@@ -255,7 +255,7 @@ class _Applier:
     def _hardlink(self, pfd: int, base: bytes, key: bytes, e: Entry) -> None:
         tparts = _split(e.linkname)
         if not tparts:
-            raise InvalidArgument(f"layer member {e.name!r}: hardlink to the root")
+            raise InvalidArgument(f"layer member {show(e.name)}: hardlink to the root")
         tkey = b"/".join(tparts)
         if tkey == key:
             return
@@ -263,7 +263,7 @@ class _Applier:
             tpfd = self.root.dir(b"/".join(tparts[:-1]), e.name, create=False)
         except (KetchError, OSError) as err:
             raise InvalidArgument(
-                f"layer member {e.name!r}: hardlink target {e.linkname!r} does not exist"
+                f"layer member {show(e.name)}: hardlink target {show(e.linkname)} does not exist"
             ) from err
         tbase = tparts[-1]
         try:
@@ -275,14 +275,14 @@ class _Applier:
                 os.link(tbase, base, src_dir_fd=tpfd, dst_dir_fd=pfd, follow_symlinks=False)
         except (FileNotFoundError, NotFound) as err:
             raise InvalidArgument(
-                f"layer member {e.name!r}: hardlink target {e.linkname!r} does not exist"
+                f"layer member {show(e.name)}: hardlink target {show(e.linkname)} does not exist"
             ) from err
 
     def _node(self, pfd: int, base: bytes, key: bytes, e: Entry) -> None:
         t = e.type
         if t in (51, 52):
             if not self.limits.allow_devices:
-                raise PermissionDenied(f"layer member {e.name!r}: device nodes are not allowed")
+                raise PermissionDenied(f"layer member {show(e.name)}: device nodes are not allowed")
             kind = stat.S_IFCHR if t == 51 else stat.S_IFBLK
             dev = os.makedev(e.devmajor, e.devminor)
         else:
@@ -297,7 +297,7 @@ class _Applier:
     # -- whiteouts -----------------------------------------------------------------------------
     def _whiteout(self, pkey: bytes, name: bytes, member: bytes) -> None:
         if name in (b"", b".", b".."):
-            raise InvalidArgument(f"layer member {member!r}: malformed whiteout")
+            raise InvalidArgument(f"layer member {show(member)}: malformed whiteout")
         key = pkey + b"/" + name if pkey else name
         if key in self.created:
             return  # a whiteout hides lower layers only, not its own layer's files
@@ -314,7 +314,7 @@ class _Applier:
 
     def _opaque(self, dkey: bytes, member: bytes) -> None:
         if self.root.through_symlink(dkey):
-            raise InvalidArgument(f"layer member {member!r}: opaque marker under a symlink")
+            raise InvalidArgument(f"layer member {show(member)}: opaque marker under a symlink")
         fd = self.root.dir(dkey, member)
         if self.overlay:
             os.setxattr(fd, "trusted.overlay.opaque", b"y")

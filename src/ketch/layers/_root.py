@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ketch.errors import InvalidArgument, NotFound, PermissionDenied
+from ketch.layers._tar import show
 from ketch.linux.fs import (
     RESOLVE_BENEATH,
     RESOLVE_IN_ROOT,
@@ -84,10 +85,14 @@ class DestRoot:
         except OSError as e:
             if e.errno == errno.ENOENT:
                 if not create:
-                    raise NotFound(f"layer member {member!r}: {key!r} does not exist") from e
+                    raise NotFound(
+                        f"layer member {show(member)}: {show(key)} does not exist"
+                    ) from e
                 fd = self._make(key, member)
             elif e.errno in (errno.ENOTDIR, errno.ELOOP):
-                raise InvalidArgument(f"layer member {member!r}: {key!r} is not a directory") from e
+                raise InvalidArgument(
+                    f"layer member {show(member)}: {show(key)} is not a directory"
+                ) from e
             else:
                 raise
         self._remember(key, fd)
@@ -125,7 +130,7 @@ class DestRoot:
                     os.mkdir(parts[i], 0o755, dir_fd=fd)
                 except FileExistsError:
                     raise PermissionDenied(
-                        f"layer member {member!r}: {sub!r} is a symlink to a missing directory"
+                        f"layer member {show(member)}: {show(sub)} is a symlink to a missing directory"
                     ) from None
                 new = os.open(parts[i], _DIR | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
                 if owned:

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from ketch.errors import InvalidArgument, ResourceExhausted
 from ketch.layers._source import StreamError
 
-__all__ = ["Entry", "TarReader"]
+__all__ = ["Entry", "TarReader", "show"]
+
 
 _BLOCK = 512
 _ZERO_BLOCK = bytes(_BLOCK)
@@ -51,6 +52,11 @@ class Entry:
         self.xattrs: list[tuple[str, bytes]] = []
 
 
+def show(name: bytes) -> str:
+    """A member name (bytes) quoted for a message; undecodable bytes as ``\\xNN``."""
+    return repr(name.decode("utf-8", "backslashreplace"))
+
+
 def _number(field: bytes, what: str, name: bytes) -> int:
     if field and field[0] & 0x80:  # GNU base-256
         value = int.from_bytes(field, "big")
@@ -69,7 +75,7 @@ def _number(field: bytes, what: str, name: bytes) -> int:
     try:
         return int(text, 8)
     except ValueError:
-        raise InvalidArgument(f"layer member {name!r}: bad {what} field {text!r}") from None
+        raise InvalidArgument(f"layer member {show(name)}: bad {what} field {show(text)}") from None
 
 
 def _pax_records(data: bytes, where: bytes) -> dict[bytes, bytes]:
@@ -82,13 +88,15 @@ def _pax_records(data: bytes, where: bytes) -> dict[bytes, bytes]:
         try:
             length = int(data[pos:space])
         except ValueError:
-            raise InvalidArgument(f"layer member {where!r}: malformed PAX header") from None
+            raise InvalidArgument(f"layer member {show(where)}: malformed PAX header") from None
         record = data[space + 1 : pos + length]
         if space < 0 or length <= 0 or pos + length > end or not record.endswith(b"\n"):
-            raise InvalidArgument(f"layer member {where!r}: malformed PAX header")
+            raise InvalidArgument(f"layer member {show(where)}: malformed PAX header")
         key, sep, value = record[:-1].partition(b"=")
         if not sep:
-            raise InvalidArgument(f"layer member {where!r}: malformed PAX record {key[:40]!r}")
+            raise InvalidArgument(
+                f"layer member {show(where)}: malformed PAX record {show(key[:40])}"
+            )
         out[key] = value
         pos += length
     return out
@@ -112,7 +120,7 @@ class TarReader:
         try:
             chunk = next(self._chunks, None)
         except StreamError as e:
-            raise e.kind(f"layer member {self.current!r}: {e}") from e
+            raise e.kind(f"layer member {show(self.current)}: {e}") from e
         if chunk is None:
             return False
         self._buf = chunk
@@ -130,7 +138,9 @@ class TarReader:
         self._pos = len(self._buf)
         while need > 0:
             if not self._fill():
-                raise InvalidArgument(f"layer member {self.current!r}: the tar stream is truncated")
+                raise InvalidArgument(
+                    f"layer member {show(self.current)}: the tar stream is truncated"
+                )
             take = min(need, len(self._buf))
             parts.append(self._buf[:take])
             self._pos = take
@@ -144,7 +154,7 @@ class TarReader:
             if avail == 0:
                 if not self._fill():
                     raise InvalidArgument(
-                        f"layer member {self.current!r}: the tar stream is truncated"
+                        f"layer member {show(self.current)}: the tar stream is truncated"
                     )
                 continue
             take = min(n, avail)
@@ -158,7 +168,7 @@ class TarReader:
             if avail == 0:
                 if not self._fill():
                     raise InvalidArgument(
-                        f"layer member {self.current!r}: the tar stream is truncated"
+                        f"layer member {show(self.current)}: the tar stream is truncated"
                     )
                 continue
             take = min(n, avail)
@@ -185,7 +195,7 @@ class TarReader:
         limit = self._max_header if what == "PAX" else self._max_name + 1
         if size > limit:
             raise ResourceExhausted(
-                f"layer member after {self.current!r}: {what} header of {size} bytes "
+                f"layer member after {show(self.current)}: {what} header of {size} bytes "
                 f"exceeds {limit}"
             )
         data = self._read(size)
@@ -206,7 +216,7 @@ class TarReader:
                 name = header[345:500].split(b"\0", 1)[0] + b"/" + name
             size = _number(header[124:136], "size", name)
             if size < 0:
-                raise InvalidArgument(f"layer member {name!r}: negative size")
+                raise InvalidArgument(f"layer member {show(name)}: negative size")
             if flag == 120:  # 'x'
                 pax.update(_pax_records(self._long(size, "PAX"), name))
                 continue
@@ -239,11 +249,11 @@ class TarReader:
         self.current = e.name
         if len(e.name) > self._max_name or len(e.linkname) > self._max_name:
             raise InvalidArgument(
-                f"layer member {e.name[:200]!r}: name longer than {self._max_name} bytes"
+                f"layer member {show(e.name[:200])}: name longer than {self._max_name} bytes"
             )
         if e.type not in _KNOWN:
             raise InvalidArgument(
-                f"layer member {e.name!r}: unsupported tar entry type {chr(e.type)!r}"
+                f"layer member {show(e.name)}: unsupported tar entry type {chr(e.type)!r}"
             )
         if e.type in (49, 50, 51, 52, 53, 54):
             e.size = 0  # header-only types carry no data, whatever the size field says
@@ -267,7 +277,7 @@ class TarReader:
             signed = unsigned - sum(b for b in header if b > 127) * 2
             if stored != signed:
                 raise InvalidArgument(
-                    f"layer member after {self.current!r}: bad tar header checksum"
+                    f"layer member after {show(self.current)}: bad tar header checksum"
                 )
         return header
 
@@ -301,10 +311,12 @@ class TarReader:
                         )
                     )
                 elif key.startswith(b"GNU.sparse."):
-                    raise InvalidArgument(f"layer member {where!r}: sparse files are not supported")
+                    raise InvalidArgument(
+                        f"layer member {show(where)}: sparse files are not supported"
+                    )
             except ValueError:
                 raise InvalidArgument(
-                    f"layer member {where!r}: bad PAX value for {key.decode(errors='replace')}"
+                    f"layer member {show(where)}: bad PAX value for {key.decode(errors='replace')}"
                 ) from None
 
 

@@ -48,7 +48,7 @@ def _apply(box: Path, blob: bytes, **kw: Any) -> None:
 def _refused(box: Path, blob: bytes, error: type[KetchError], member: str, **kw: Any) -> None:
     with pytest.raises(error) as info:
         _apply(box, blob, **kw)
-    assert repr(member.encode()) in str(info.value), str(info.value)
+    assert repr(member) in str(info.value), str(info.value)
     _untouched(box)
 
 
