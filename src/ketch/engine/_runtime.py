@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 
+from ketch.engine._exitcode import with_exit_code
 from ketch.errors import FailedPrecondition, NotFound, PermissionDenied, Unavailable
 
 TYPE_CHECKING = False
@@ -35,11 +36,11 @@ def runtime_error(what: str, stderr: str) -> Exception:
     lowered = message.lower()
     if "executable file not found" in lowered or "no such file or directory" in lowered:
         error: Exception = NotFound(f"failed to create task for container: {message}")
-        error.exit_code = 127  # type: ignore[attr-defined]
+        with_exit_code(error, 127)
         return error
     if "permission denied" in lowered and "exec" in lowered:
         error = PermissionDenied(f"failed to create task for container: {message}")
-        error.exit_code = 126  # type: ignore[attr-defined]
+        with_exit_code(error, 126)
         return error
     if "does not exist" in lowered or "not exist" in lowered:
         return NotFound(message)

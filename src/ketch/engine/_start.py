@@ -8,8 +8,15 @@ import os
 import shutil
 import socket
 
+from ketch.engine._exitcode import with_exit_code
 from ketch.engine._files import write_durable
-from ketch.errors import Conflict, InvalidArgument, NotImplementedByHost
+from ketch.errors import (
+    Conflict,
+    FailedPrecondition,
+    NotFound,
+    NotImplementedByHost,
+    PermissionDenied,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -49,7 +56,7 @@ def _precheck(rootfs: str, record: dict[str, Any], args: list[str], env: list[st
         prefix = "failed to create task for container: failed to create shim task: OCI runtime create failed: "
         code = 127 if "not found" in str(e) or "no such file" in str(e) else 126
         error = type(e)(f"{prefix}unable to start container process: {e}: unknown")
-        error.exit_code = code  # type: ignore[attr-defined]
+        with_exit_code(error, code)
         raise error from e
 
 
@@ -149,17 +156,9 @@ def _spawn(
         svc._unmount(cid)
         code = int(report.get("code") or 125)
         state.update({"Error": report.get("error", ""), "ExitCode": code})
-        if doc["HostConfig"].get("AutoRemove"):
-            pass  # removed below, outside the container lock
-        svc.store.save(doc, sync=False)
-        error: Exception = InvalidArgument(str(report.get("error")))
-        if code == 127:
-            from ketch.errors import NotFound
-
-            error = NotFound(str(report.get("error")))
-        error.exit_code = code  # type: ignore[attr-defined]
-        error.auto_remove = bool(doc["HostConfig"].get("AutoRemove"))  # type: ignore[attr-defined]
-        raise error
+        svc.store.save(doc, sync=False)  # an --rm container is removed by the caller
+        kind = {127: NotFound, 126: PermissionDenied}.get(code, FailedPrecondition)
+        raise with_exit_code(kind(str(report.get("error"))), code)
     state.update({
         "Status": "running", "Running": True, "Paused": False, "Restarting": False,
         "OOMKilled": False, "Dead": False, "Pid": int(report["pid"]), "ExitCode": 0,

@@ -308,7 +308,8 @@ class ContainerService:
             self._remove_hidden(cid, hidden)
 
     # ------------------------------------------------------------- stop/kill
-    def _running(self, ref: str) -> dict[str, Any]:
+    def running_record(self, ref: str) -> dict[str, Any]:
+        """The record of ``ref``; ``Conflict`` unless it is running."""
         doc = self.get(ref)
         if not doc["State"]["Running"]:
             raise Conflict(f"Container {doc['ID']} is not running")
@@ -316,7 +317,7 @@ class ContainerService:
 
     def kill(self, ref: str, signal: str | int = "KILL") -> None:
         number = parse_signal(signal)
-        doc = self._running(ref)
+        doc = self.running_record(ref)
         if doc["State"]["Paused"] and number != 9:
             raise Conflict(f"Container {doc['ID']} is paused. Unpause the container before stopping or killing")
         self.runtime.kill(doc["ID"], number)
@@ -401,7 +402,7 @@ class ContainerService:
         self.start(doc["ID"])
 
     def pause(self, ref: str) -> None:
-        doc = self._running(ref)
+        doc = self.running_record(ref)
         cid = doc["ID"]
         with self.store.container_lock(cid):
             doc = self.store.load(cid)
@@ -499,171 +500,56 @@ class ContainerService:
         return rw, total
 
     # ------------------------------------------------------------------ exec
-    def exec_argv(
-        self,
-        ref: str,
-        cmd: list[str],
-        *,
-        env: list[str] | None = None,
-        workdir: str | None = None,
-        user: str | None = None,
-        tty: bool = False,
-        detach: bool = False,
-        privileged: bool = False,
-        console_size: tuple[int, int] | None = None,
-        console_socket: str | None = None,
-        pid_file: str | None = None,
-    ) -> list[str]:
-        """The runtime command line that runs ``cmd`` in the running container ``ref``."""
-        import json
+    def exec_argv(self, ref: str, cmd: list[str], **options: Any) -> list[str]:
+        """The runtime command line that runs ``cmd`` in the running container ``ref``
+        (options: env, workdir, user, tty, detach, privileged, console_size,
+        console_socket, pid_file)."""
+        from ketch.engine._exec import exec_argv
 
-        from ketch.engine._files import write_durable
-        from ketch.engine._rootfs import find_executable
-        from ketch.engine._spec import process_spec
-        from ketch.engine._user import resolve_user
-
-        if not cmd:
-            raise InvalidArgument("exec: no command specified")
-        doc = self.get(ref)
-        self.require_state(doc, running=True)
-        rootfs = self._rootfs(doc["ID"])
-        config = doc["Config"]
-        exec_user = resolve_user(rootfs, user if user is not None else str(config.get("User") or ""))
-        environ = list(config.get("Env") or ()) + list(env or ())
-        record = doc
-        if privileged:
-            record = dict(doc, HostConfig=dict(doc["HostConfig"], Privileged=True))
-        proc = process_spec(record, list(cmd), exec_user, env=environ, cwd=workdir or None,
-                            terminal=tty, console_size=console_size)
-        try:
-            find_executable(rootfs, cmd[0], proc["env"], proc["cwd"])
-        except (NotFound, PermissionError, Exception) as e:
-            from ketch.errors import KetchError
-
-            if not isinstance(e, KetchError):
-                raise
-            message = f"OCI runtime exec failed: exec failed: unable to start container process: {e}: unknown"
-            error = type(e)(message)
-            error.exit_code = 127 if isinstance(e, NotFound) else 126  # type: ignore[attr-defined]
-            raise error from e
-        cdir = self.store.dir(doc["ID"])
-        path = cdir / f"exec-{os.urandom(8).hex()}.json"
-        write_durable(path, json.dumps(proc).encode(), 0o600)
-        argv = self.runtime.argv("exec", "--process", str(path))
-        if tty:
-            argv.append("--tty")
-        if detach:
-            argv.append("--detach")
-        if console_socket is not None:
-            argv += ["--console-socket", console_socket]
-        if pid_file is not None:
-            argv += ["--pid-file", pid_file]
-        argv.append(doc["ID"])
-        return argv
-
-    # ------------------------------------------------------------ filesystem
-    @contextlib.contextmanager
-    def mounted(self, ref: str) -> Iterator[tuple[dict[str, Any], str]]:
-        """(record, rootfs path) with the rootfs mounted for the duration."""
-        cid = self.store.resolve(ref)
-        with self.store.container_lock(cid):
-            doc = self._reconciled(self.store.load(cid), locked=True)
-            target = self._rootfs(cid)
-            if doc["State"]["Running"] and os.path.ismount(target):
-                yield doc, target
-                return
-            self._mount(doc)
-            try:
-                yield doc, target
-            finally:
-                self._unmount(cid)
-
-    def _through_mounts(self, doc: dict[str, Any], rootfs: str, path: str) -> tuple[str, str, bool]:
-        """(tree, path in it, read-only) for ``path``: bind mounts and /etc files first."""
-        from ketch.engine._inspect import mounts_of
-
-        norm = os.path.normpath("/" + path.lstrip("/"))
-        cdir = str(self.store.dir(doc["ID"]))
-        binds = [(f"/etc/{n}", f"{cdir}/{n}", False) for n in ("hostname", "hosts", "resolv.conf")]
-        binds += [(m["Destination"], m["Source"], not m["RW"]) for m in mounts_of(doc)
-                  if m["Type"] == "bind"]
-        for dest, source, ro in sorted(binds, key=lambda b: len(b[0]), reverse=True):
-            if norm == dest:
-                return os.path.dirname(source), os.path.basename(source), ro
-            if norm.startswith(dest.rstrip("/") + "/"):
-                return source, norm[len(dest):], ro
-        return rootfs, path, bool(doc["HostConfig"].get("ReadonlyRootfs"))
-
-    def stat_path(self, ref: str, path: str) -> dict[str, Any]:
-        from ketch.engine._archive import stat_in_root
-
-        with self.mounted(ref) as (doc, rootfs):
-            tree, inner, _ = self._through_mounts(doc, rootfs, path)
-            info = stat_in_root(tree, inner)
-            info["name"] = os.path.basename(path.rstrip("/")) or "/"
-            return info
-
-    def get_archive(self, ref: str, path: str, out: IO[bytes]) -> None:
-        """A tar of ``path`` in the container (``docker cp CONTAINER:PATH``)."""
-        from ketch.engine._archive import write_archive
-
-        with self.mounted(ref) as (doc, rootfs):
-            tree, inner, _ = self._through_mounts(doc, rootfs, path)
-            name = os.path.basename(path.rstrip("/")) or "."
-            if path.endswith("/."):
-                name = "."
-            write_archive(tree, inner + ("/." if path.endswith("/.") and not inner.endswith("/.") else ""),
-                          out, name=name)
-
-    def put_archive(self, ref: str, path: str, stream: IO[bytes]) -> None:
-        """Extract the tar ``stream`` into directory ``path`` of the container."""
-        from ketch.engine._archive import extract_into
-
-        with self.mounted(ref) as (doc, rootfs):
-            tree, inner, read_only = self._through_mounts(doc, rootfs, path)
-            if read_only:
-                from ketch.errors import PermissionDenied
-
-                raise PermissionDenied("container rootfs is marked read-only")
-            extract_into(tree, inner, stream)
-
-    def export(self, ref: str, out: IO[bytes]) -> None:
-        """The container's whole filesystem as a tar (``docker export``)."""
-        from ketch.engine._archive import write_archive
-
-        with self.mounted(ref) as (_, rootfs):
-            write_archive(rootfs, "/", out, name=".")
+        return exec_argv(self, ref, cmd, **options)
 
     def top(self, ref: str, ps_args: str = "-ef") -> tuple[list[str], list[list[str]]]:
         """(titles, processes) of ``ps ps_args`` on the host, for the container's processes."""
-        import subprocess
+        from ketch.engine._exec import top
 
-        doc = self._running(ref)
-        pids = set(self.runtime.ps(doc["ID"]))
-        out = subprocess.run(["ps", *ps_args.split()], capture_output=True, check=False)
-        if out.returncode != 0:
-            raise InvalidArgument(f"ps: {out.stderr.decode(errors='replace').strip()}")
-        lines = out.stdout.decode(errors="replace").splitlines()
-        if not lines:
-            return [], []
-        titles = lines[0].split()
-        if "PID" not in titles:
-            raise InvalidArgument("Couldn't find PID field in ps output")
-        index = titles.index("PID")
-        rows = []
-        for line in lines[1:]:
-            fields = line.split(None, len(titles) - 1)
-            if len(fields) > index and fields[index].isdigit() and int(fields[index]) in pids:
-                rows.append(fields)
-        return titles, rows
+        return top(self, ref, ps_args)
 
     def stats(self, ref: str) -> dict[str, Any]:
         """One sample of the runtime's stats (cpu, memory, pids) for a running container."""
-        doc = self._running(ref)
-        sample = self.runtime.stats(doc["ID"])
-        data: dict[str, Any] = sample.get("data", sample)
-        data["read"] = now_rfc3339()
-        return data
+        from ketch.engine._exec import stats
+
+        return stats(self, ref)
+
+    # ------------------------------------------------------------ filesystem
+    def mounted(self, ref: str) -> contextlib.AbstractContextManager[tuple[dict[str, Any], str]]:
+        """(record, rootfs path) with the rootfs mounted for the duration."""
+        from ketch.engine._fs import mounted
+
+        return mounted(self, ref)
+
+    def stat_path(self, ref: str, path: str) -> dict[str, Any]:
+        """docker's PathStat of ``path`` in the container."""
+        from ketch.engine._fs import stat_path
+
+        return stat_path(self, ref, path)
+
+    def get_archive(self, ref: str, path: str, out: IO[bytes]) -> None:
+        """A tar of ``path`` in the container (``docker cp CONTAINER:PATH``)."""
+        from ketch.engine._fs import get_archive
+
+        get_archive(self, ref, path, out)
+
+    def put_archive(self, ref: str, path: str, stream: IO[bytes]) -> None:
+        """Extract the tar ``stream`` into directory ``path`` of the container."""
+        from ketch.engine._fs import put_archive
+
+        put_archive(self, ref, path, stream)
+
+    def export(self, ref: str, out: IO[bytes]) -> None:
+        """The container's whole filesystem as a tar (``docker export``)."""
+        from ketch.engine._fs import export
+
+        export(self, ref, out)
 
     def commit(self, ref: str, reference: str | None = None, **options: Any) -> str:
         """A new image from the container's changes (``docker commit``); the image ID."""
