@@ -202,3 +202,17 @@ def test_opaque_through_relative_symlink_is_refused(box: Path) -> None:
                   symlink("l", "../../inner"), opaque("l")])
     _refused(box, blob, InvalidArgument, "l/.wh..wh..opq", whiteout="delete")
     assert (box / "dest/inner/keep").read_bytes() == b"1"
+
+
+def test_hardlink_to_a_member_not_yet_extracted(box: Path) -> None:
+    blob = layer([hardlink("early", "late"), file("late", b"1")])
+    _refused(box, blob, InvalidArgument, "early")
+    assert not (box / "dest/early").exists()
+
+
+def test_hardlink_then_write_does_not_write_through(box: Path) -> None:
+    blob = layer([file("a", b"original"), hardlink("b", "a"), file("b", b"replaced")])
+    _apply(box, blob)
+    _untouched(box)
+    assert (box / "dest/a").read_bytes() == b"original"
+    assert (box / "dest/b").read_bytes() == b"replaced"
