@@ -84,3 +84,14 @@ def test_create_request_rejects(argv: list[str]) -> None:
 def test_entrypoint_empty_string_resets() -> None:
     config, _ = _request("--entrypoint", "", "img")
     assert config["Entrypoint"] == [""]
+
+
+def test_detach_keys() -> None:
+    from ketch.cli.commands._session import DEFAULT_DETACH_KEYS, parse_detach_keys
+    from ketch.errors import InvalidArgument
+
+    assert parse_detach_keys(None) == DEFAULT_DETACH_KEYS == b"\x10\x11"
+    assert parse_detach_keys("ctrl-a,x") == b"\x01x"
+    assert parse_detach_keys("ctrl-@,ctrl-[") == b"\x00\x1b"
+    with pytest.raises(InvalidArgument):
+        parse_detach_keys("ctrl-aa")

@@ -35,6 +35,8 @@ def _image(ctx: CliContext, name: str) -> dict[str, Any] | None:
 
 
 def print_documents(ctx: CliContext, docs: list[Any], fmt: str | None) -> None:
+    if fmt == "json":
+        fmt = None
     if fmt:
         from ketch.cli._context import UsageError
         from ketch.cli._format import Template, TemplateError

@@ -131,6 +131,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         fmt += "\t{{.Size}}"
     if fmt == "table":
         fmt = DEFAULT_FORMAT
+    elif fmt == "json":
+        fmt = "{{json .}}"
     rows = [
         row(s, no_trunc=args.no_trunc, size=svc.size(s["Id"]) if args.size or "Size" in fmt else None)
         for s in summaries

@@ -35,6 +35,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from ketch.cli.commands.create import create_container
 
     detach_keys = parse_detach_keys(args.detach_keys)
+    if args.tty and args.interactive and not args.detach and not _isatty(ctx):
+        from ketch.errors import InvalidArgument
+
+        raise InvalidArgument("the input device is not a TTY")
     cid = create_container(args, ctx, detach=args.detach, rm=args.rm)
     svc = ctx.engine().containers
     if args.detach:
@@ -62,3 +66,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if code < 0:
         code = svc.wait(cid) if not args.rm else 0
     return code
+
+
+def _isatty(ctx: CliContext) -> bool:
+    try:
+        return ctx.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
