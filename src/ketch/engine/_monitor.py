@@ -23,6 +23,7 @@ import termios
 import time
 
 from ketch.engine import _attach
+from ketch.engine._jsonlog import JsonLog
 from ketch.engine._runtime import runtime_error
 from ketch.engine._store import now_rfc3339
 
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 __all__ = ["MonitorSpec", "process_start_time", "spawn_monitor"]
 
 _PR_SET_CHILD_SUBREAPER = 36
-_LOG_LINE_MAX = 16 * 1024
 
 
 def process_start_time(pid: int) -> int | None:
@@ -154,8 +154,7 @@ class _Monitor:
         self.stdin_w: int | None = None
         self.master: int | None = None
         self.outputs: dict[int, int] = {}  # fd -> stream kind
-        self.partial: dict[int, bytearray] = {}
-        self.log = -1
+        self.log: JsonLog | None = None
         self.exit_status: int | None = None
         self.pid = 0
 
@@ -187,7 +186,7 @@ class _Monitor:
             os.unlink(path)
         listener.bind(path)
         listener.listen(16)
-        self.log = os.open(spec.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        self.log = JsonLog(spec.log_path)
         try:
             started = self._create_and_start(dfd)
         except Exception as e:
@@ -474,13 +473,15 @@ class _Monitor:
             data = b""
         kind = self.outputs.get(fd, _attach.STDOUT)
         if not data:
-            self._flush_log(fd, kind)
+            if self.log is not None:
+                self.log.flush(fd, "stdout" if kind == _attach.STDOUT else "stderr")
             with contextlib.suppress(KeyError, ValueError):
                 self.sel.unregister(fd)
             self.outputs.pop(fd, None)
             os.close(fd)
             return False
-        self._log(fd, kind, data)
+        if self.log is not None:
+            self.log.write(fd, "stdout" if kind == _attach.STDOUT else "stderr", data)
         message = _attach.frame(kind, data)
         for client in list(self.clients):
             if client.streams.get(kind):
@@ -502,42 +503,8 @@ class _Monitor:
                 r, _, _ = _select([fd], 0.05)
                 if not r and self.master is not None:
                     break
-        if fd in self.outputs:
-            self._flush_log(fd, self.outputs[fd])
-
-    # -------------------------------------------------------------------- log
-    def _log(self, fd: int, kind: int, data: bytes) -> None:
-        buf = self.partial.setdefault(fd, bytearray())
-        buf += data
-        lines = []
-        while True:
-            nl = buf.find(b"\n")
-            if nl < 0:
-                break
-            lines.append(bytes(buf[: nl + 1]))
-            del buf[: nl + 1]
-        while len(buf) >= _LOG_LINE_MAX:
-            lines.append(bytes(buf[:_LOG_LINE_MAX]))
-            del buf[:_LOG_LINE_MAX]
-        self._write_lines(kind, lines)
-
-    def _flush_log(self, fd: int, kind: int) -> None:
-        buf = self.partial.pop(fd, None)
-        if buf:
-            self._write_lines(kind, [bytes(buf)])
-
-    def _write_lines(self, kind: int, lines: list[bytes]) -> None:
-        if not lines or self.log < 0:
-            return
-        stream = "stdout" if kind == _attach.STDOUT else "stderr"
-        stamp = now_rfc3339()
-        out = "".join(
-            json.dumps({"log": line.decode(errors="replace"), "stream": stream, "time": stamp},
-                       separators=(",", ":")) + "\n"
-            for line in lines
-        )
-        with contextlib.suppress(OSError):
-            os.write(self.log, out.encode())
+        if fd in self.outputs and self.log is not None:
+            self.log.flush(fd, "stdout" if self.outputs[fd] == _attach.STDOUT else "stderr")
 
 
 def _select(fds: list[int], timeout: float) -> tuple[list[int], list[int], list[int]]:

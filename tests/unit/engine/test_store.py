@@ -82,3 +82,18 @@ def test_attach_frames() -> None:
     data = _attach.frame(_attach.STDOUT, b"hello") + _attach.frame(_attach.EXIT, b'{"StatusCode":3}')
     assert reader.feed(data[:7]) == []
     assert reader.feed(data[7:]) == [(1, b"hello"), (0x10, b'{"StatusCode":3}')]
+
+
+def test_json_log_lines(tmp_path: Path) -> None:
+    from ketch.engine._jsonlog import LINE_MAX, JsonLog
+
+    log = JsonLog(str(tmp_path / "l.log"))
+    log.write(3, "stdout", b"a\nb")
+    log.write(4, "stderr", b"err\n")
+    log.write(3, "stdout", b"c\n" + b"x" * (LINE_MAX + 5))
+    log.flush(3, "stdout")
+    entries = [json.loads(line) for line in (tmp_path / "l.log").read_text().splitlines()]
+    assert [(e["stream"], e["log"]) for e in entries[:3]] == [
+        ("stdout", "a\n"), ("stderr", "err\n"), ("stdout", "bc\n")]
+    assert [len(e["log"]) for e in entries[3:]] == [LINE_MAX, 5]
+    assert all(e["time"].endswith("Z") for e in entries)
