@@ -29,6 +29,7 @@ from ketch.layers._root import DestRoot
 from ketch.layers._source import LayerSource
 from ketch.layers._tar import Entry, TarReader, show
 from ketch.layers._types import DEFAULT_LIMITS, ApplyLimits, ApplyResult
+from ketch.linux.fs import RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, openat2
 
 __all__ = ["apply_layer"]
 
@@ -92,10 +93,23 @@ class _Applier:
         self.created: set[bytes] = set()
         self.dirs: list[tuple[bytes, int, int]] = []  # (key, mode, mtime_ns), set at the end
         self.parents = [Path(p) for p in parents]
+        self._lowers: list[int] | None = None
         self.root = DestRoot(dest, self._copy_parent_dir)
 
     def close(self) -> None:
         self.root.close()
+        for fd in self._lowers or ():
+            os.close(fd)
+
+    def _lower_fds(self) -> list[int]:
+        if self._lowers is None:
+            self._lowers = []
+            for p in self.parents:
+                try:
+                    self._lowers.append(os.open(p, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+                except OSError:
+                    continue
+        return self._lowers
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def _created(self, key: bytes) -> None:
@@ -107,11 +121,17 @@ class _Applier:
     def _copy_parent_dir(self, key: bytes, fd: int) -> None:
         """A directory made implicitly takes owner, mode and time from the lower layers."""
         self._created(key)
-        for lower in self.parents:
-            try:
-                st = os.stat(lower / os.fsdecode(key), follow_symlinks=False)
+        for lower in self._lower_fds():
+            try:  # resolved inside the lower layer, as the merged tree would resolve it
+                lfd = openat2(
+                    lower, os.fsdecode(key), os.O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
+                )
             except OSError:
                 continue
+            try:
+                st = os.fstat(lfd)
+            finally:
+                os.close(lfd)
             if stat.S_ISDIR(st.st_mode):
                 if self.is_root:
                     os.fchown(fd, st.st_uid, st.st_gid)

@@ -7,6 +7,7 @@ untouched file.
 
 import io
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -216,3 +217,16 @@ def test_hardlink_then_write_does_not_write_through(box: Path) -> None:
     _untouched(box)
     assert (box / "dest/a").read_bytes() == b"original"
     assert (box / "dest/b").read_bytes() == b"replaced"
+
+
+def test_implicit_parent_metadata_stays_inside_lower(tmp_path: Path) -> None:
+    (tmp_path / "outside/x").mkdir(parents=True)
+    os.chmod(tmp_path / "outside/x", 0o701)
+    lower = tmp_path / "lower"
+    lower.mkdir()
+    os.symlink(str(tmp_path / "outside"), lower / "s")  # a lower layer's absolute symlink
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    apply_layer(io.BytesIO(layer([file("s/x/f", b"1")])), dest, parents=[lower])
+    # s/x resolves to <lower>/<tmp>/outside/x (absent): the host directory's mode is not copied
+    assert stat.S_IMODE((dest / "s/x").stat().st_mode) == 0o755
