@@ -203,14 +203,14 @@ def test_kill_9_leaves_consistent_metadata(tmp_path: Path, kind: str) -> None:
     s = open_snapshotter(tmp_path / "root", kind)
     _layer(s, "base", None, {"f": b"1"})
     p = subprocess.Popen([sys.executable, "-c", _WORKER, str(s.root), kind, "k", "100000"])
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and len(list(s.walk())) < 20:
-        time.sleep(0.05)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(s.walk())) < 10:
+        time.sleep(0.02)
     os.kill(p.pid, signal.SIGKILL)
     p.wait()
     again = open_snapshotter(s.root, kind)
     infos = list(again.walk())
-    assert len(infos) >= 20
+    assert len(infos) >= 10
     for info in infos:
         assert again.upper_dir(info.name).is_dir() if info.kind != "view" else True
     again.cleanup()
