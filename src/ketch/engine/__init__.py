@@ -37,9 +37,21 @@ class Engine:
     """The engine rooted at ``root``; ``runtime`` is the OCI runtime binary (runc's CLI)."""
 
     def __init__(
-        self, root: Path, *, runtime: str | None = None, snapshotter: str | None = None
+        self,
+        root: Path,
+        *,
+        runtime: str | None = None,
+        snapshotter: str | None = None,
+        monitor: str | None = None,
     ) -> None:
+        """``monitor``: "fork" (the CLI's default: a fork of this single-threaded process)
+        or "exec" (a fresh interpreter: what a threaded caller such as the daemon needs)."""
         self.root = Path(root)
+        self.monitor = monitor or os.environ.get("KETCH_MONITOR", "fork")
+        if self.monitor not in ("fork", "exec"):
+            from ketch.errors import InvalidArgument
+
+            raise InvalidArgument(f"monitor mode {self.monitor!r}: expected 'fork' or 'exec'")
         self.runtime = runtime or default_runtime()
         self.snapshotter_kind = snapshotter or os.environ.get(
             "KETCH_SNAPSHOTTER", DEFAULT_SNAPSHOTTER

@@ -81,26 +81,38 @@ class MonitorSpec:
         self.failed = failed
 
 
-def spawn_monitor(spec: MonitorSpec, client: socket.socket | None) -> dict[str, Any]:
-    """Fork the monitor; returns its report: ``{"ok": True, "pid": ...}`` or an error."""
+def spawn_monitor(
+    spec: MonitorSpec, client: socket.socket | None, *, engine: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Start the monitor; returns its report: ``{"ok": True, "pid": ...}`` or an error.
+
+    Without ``engine`` the monitor is a fork of this process (the CLI: single
+    threaded, ketch already imported).  With ``engine`` (``root``, ``runtime``,
+    ``snapshotter``) a fresh interpreter runs ``python -m ketch.engine._monitor``
+    and rebuilds the engine: for a threaded caller such as the daemon, which
+    must not fork.
+    """
     r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        code = 0
-        try:
-            os.close(r)
-            os.setsid()
-            if os.fork() != 0:
-                os._exit(0)
-            keep = {w} | ({client.fileno()} if client is not None else set())
-            _detach_stdio(keep)
-            _Monitor(spec, w, client).run()
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(w)
-    os.waitpid(pid, 0)
+    if engine is not None:
+        _exec_monitor(spec, client, engine, w)
+    else:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            code = 0
+            try:
+                os.close(r)
+                os.setsid()
+                if os.fork() != 0:
+                    os._exit(0)
+                keep = {w} | ({client.fileno()} if client is not None else set())
+                _detach_stdio(keep)
+                _Monitor(spec, w, client).run()
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(w)
+        os.waitpid(pid, 0)
     chunks = []
     while True:
         data = os.read(r, 65536)
@@ -115,6 +127,62 @@ def spawn_monitor(spec: MonitorSpec, client: socket.socket | None) -> dict[str, 
         return {"ok": False, "error": "the container monitor died while starting", "code": 125}
     report: dict[str, Any] = json.loads(text)
     return report
+
+
+def _exec_monitor(
+    spec: MonitorSpec, client: socket.socket | None, engine: dict[str, str], report_fd: int
+) -> None:
+    import sys
+
+    fds = [report_fd] + ([client.fileno()] if client is not None else [])
+    args = {
+        "engine": engine, "cid": spec.cid, "container_dir": spec.container_dir,
+        "bundle": spec.bundle, "tty": spec.tty, "open_stdin": spec.open_stdin,
+        "stdin_once": spec.stdin_once, "log_path": spec.log_path,
+        "report_fd": report_fd, "client_fd": client.fileno() if client is not None else -1,
+    }
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ketch.engine._monitor", json.dumps(args)],
+            pass_fds=fds, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True, cwd="/",
+        )
+    finally:
+        os.close(report_fd)
+    proc.wait()  # the intermediate process exits as soon as the monitor is forked off
+
+
+def _exec_main(argv: list[str]) -> None:  # pragma: no cover - runs in the monitor
+    """``python -m ketch.engine._monitor ARGS``: rebuild the engine, fork off, monitor."""
+    from pathlib import Path
+
+    from ketch.engine import Engine
+
+    args = json.loads(argv[0])
+    if os.fork() != 0:
+        os._exit(0)
+    report_fd, client_fd = int(args["report_fd"]), int(args["client_fd"])
+    client = socket.socket(fileno=client_fd) if client_fd >= 0 else None
+    keep = {report_fd} | ({client_fd} if client_fd >= 0 else set())
+    _detach_stdio(keep)
+    conf = args["engine"]
+    engine = Engine(Path(conf["root"]), runtime=conf["runtime"], snapshotter=conf["snapshotter"])
+    svc = engine.containers
+    cid = args["cid"]
+    spec = MonitorSpec(
+        cid=cid, container_dir=args["container_dir"], bundle=args["bundle"],
+        runtime=svc.runtime, tty=bool(args["tty"]), open_stdin=bool(args["open_stdin"]),
+        stdin_once=bool(args["stdin_once"]), log_path=args["log_path"],
+        finish=lambda code, error, notify: svc.finish(cid, code, error, notify),
+        failed=lambda message, code: None,
+    )
+    code = 0
+    try:
+        _Monitor(spec, report_fd, client).run()
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
 
 
 def _detach_stdio(keep: set[int]) -> None:
@@ -511,3 +579,9 @@ def _select(fds: list[int], timeout: float) -> tuple[list[int], list[int], list[
     import select
 
     return select.select(fds, [], [], timeout)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    _exec_main(sys.argv[1:])

@@ -145,7 +145,10 @@ def _spawn(
         failed=failed,
     )
     try:
-        report = spawn_monitor(spec, theirs)
+        engine = svc.engine
+        report = spawn_monitor(spec, theirs, engine=None if engine.monitor == "fork" else {
+            "root": str(engine.root), "runtime": engine.runtime,
+            "snapshotter": engine.snapshotter_kind})
     finally:
         if theirs is not None:
             theirs.close()

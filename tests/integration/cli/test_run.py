@@ -147,3 +147,14 @@ def test_runtime_driven_as_a_command(ketch: Ketch, monkeypatch: pytest.MonkeyPat
     assert ketch.ok("exec", cid, "echo", "in") == "in\n"
     ketch.ok("rm", "-f", cid)
     assert ketch.container_ids() == []
+
+
+def test_monitor_as_a_fresh_interpreter(ketch: Ketch, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Engine(monitor="exec")``: what a threaded caller (the daemon) uses instead of fork."""
+    monkeypatch.setenv("KETCH_MONITOR", "exec")
+    proc = ketch("run", "--rm", "-i", "busybox", "sh", "-c", "cat; exit 6", input=b"piped\n")
+    assert (proc.returncode, proc.stdout) == (6, "piped\n"), proc.stderr
+    cid = ketch.ok("run", "-d", "busybox", "sleep", "100").strip()
+    ketch.ok("stop", "-t", "0", cid)
+    assert ketch.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", cid) == "exited 137\n"
+    assert ketch("run", "--rm", "busybox", "nosuch").returncode == 127
