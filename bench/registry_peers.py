@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -77,6 +78,8 @@ def start_ketch(storage: Path) -> Server:
             str(storage),
             "--access-log",
             "",
+            "--workers",  # distribution uses every core too
+            str(os.cpu_count() or 1),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import ssl
 import subprocess
@@ -114,3 +115,65 @@ def test_serve_refuses_bad_flags(tmp_path):
     )
     assert run.returncode != 0
     assert "--tls-cert and --tls-key go together" in run.stderr
+
+
+def test_serve_with_two_workers(tmp_path):
+    from ketch.content import ContentStore
+    from ketch.images.store import ImageStore
+    from ketch.registry.auth import DockerConfig
+    from ketch.registry.client import RegistryClient, pull, push
+    from ketch.registry.config import RegistriesConfig
+    from tests.support.images import multilayer_image, store_image
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from ketch.cli import main; sys.exit(main())",
+            "registry",
+            "serve",
+            "--addr",
+            f"127.0.0.1:{port}",
+            "--storage",
+            str(tmp_path / "reg"),
+            "--workers",
+            "2",
+            "--access-log",
+            "",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        from .conftest import wait_ready
+
+        wait_ready(f"http://127.0.0.1:{port}/v2/", proc)
+        children = subprocess.run(
+            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
+        ).stdout.split()
+        assert len(children) == 2
+        client = RegistryClient(
+            registries=RegistriesConfig(),
+            docker_config=DockerConfig(tmp_path / "d.json"),
+            certs_dirs=(),
+            chunk_size=32 * 1024,
+        )
+        parts = multilayer_image()
+        ref = f"127.0.0.1:{port}/w/app:1"
+        content = ContentStore(tmp_path / "c1")
+        images = ImageStore(tmp_path / "i1", content)
+        store_image(content, images, parts, ref)
+        push(ref, content=content, images=images, client=client)
+        content2 = ContentStore(tmp_path / "c2")
+        images2 = ImageStore(tmp_path / "i2", content2)
+        assert (
+            pull(ref, content=content2, images=images2, client=client).digest
+            == parts.manifest_digest
+        )
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        for child in children:  # reaped by the parent before it exited
+            assert not os.path.exists(f"/proc/{child}")
+    finally:
+        stop(proc)

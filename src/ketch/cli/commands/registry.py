@@ -2,7 +2,7 @@
 
 ``ketch registry serve [--addr 127.0.0.1:5000] [--storage DIR] [--tls-cert F --tls-key F]
 [--htpasswd F] [--token-realm URL --token-issuer NAME --token-key F] [--read-only]
-[--delete-enabled] [--access-log FILE|-]``
+[--delete-enabled] [--access-log FILE|-] [--workers N]``
 ``ketch registry garbage-collect --storage DIR [--dry-run]``
 """
 
@@ -37,6 +37,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--delete-enabled", action="store_true")
     serve.add_argument(
         "--access-log", default="-", help="JSON access log file ('-': stderr, '' off)"
+    )
+    serve.add_argument(
+        "--workers", type=int, default=1, help="server processes sharing the socket (default 1)"
     )
     gc = sub.add_parser("garbage-collect", help="remove unreferenced blobs")
     gc.add_argument("--storage", default=DEFAULT_STORAGE, help="storage directory")
@@ -100,10 +103,16 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.stdout.flush()
 
     try:
-        serve(
-            config, host, port, tls_cert=args.tls_cert, tls_key=args.tls_key, log=log, ready=ready
+        return serve(
+            config,
+            host,
+            port,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            log=log,
+            ready=ready,
+            workers=args.workers,
         )
     finally:
         if log_file is not None:
             log_file.close()
-    return 0

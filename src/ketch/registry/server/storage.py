@@ -130,19 +130,27 @@ class _FileUpload:
         self.name = name
         self.directory = directory
         self._file: BinaryIO | None = None
-        self._hashers: dict[str, Any] = {}
-        self._hashed = 0  # bytes seen by the running hashers
         self._size = (directory / "data").stat().st_size
+        # a running sha256 exists only for sessions this object saw from the first byte
+        self._hashers: dict[str, Any] = {"sha256": _hasher("sha256")} if self._size == 0 else {}
+        self._hashed = 0  # bytes seen by the running hashers
 
     @property
     def size(self) -> int:
         return self._size
 
+    def refresh(self) -> None:
+        """Re-read the size from disk (another process may have appended)."""
+        if self._file is not None:
+            return
+        size = (self.directory / "data").stat().st_size
+        if size != self._size:
+            self._size = size
+            self._hashers = {}
+
     def write(self, data: bytes) -> None:
         if self._file is None:
             self._file = open(self.directory / "data", "ab")  # noqa: SIM115
-            self._hashers = {"sha256": _hasher("sha256")} if self._size == 0 else {}
-            self._hashed = 0
         self._file.write(data)
         if self._hashers and self._hashed == self._size:
             for h in self._hashers.values():
@@ -172,7 +180,9 @@ class FilesystemStorage:
     """``Storage`` on a local directory (see the module docstring for the layout).
 
     Open upload sessions are kept per instance so a running hash is reused between
-    the PATCH and PUT of one upload; one server process owns one instance.
+    the PATCH and PUT of one upload; several server processes may share one root (a
+    session's size is re-read from disk, and its digest recomputed when another
+    process appended to it).
     """
 
     def __init__(self, root: Path) -> None:
@@ -283,10 +293,15 @@ class FilesystemStorage:
             raise NotFound(f"upload {upload_id!r} not found") from e
         if canonical != upload_id:
             raise NotFound(f"upload {upload_id!r} not found")
+        directory = self.root / "uploads" / upload_id
         upload = self._uploads.get(upload_id)
         if upload is not None and upload.name == name:
+            try:
+                upload.refresh()
+            except FileNotFoundError as e:  # finished or cancelled by another process
+                self._uploads.pop(upload_id, None)
+                raise NotFound(f"upload {upload_id} not found") from e
             return upload
-        directory = self.root / "uploads" / upload_id
         try:
             owner = (directory / "name").read_text()
         except FileNotFoundError as e:
