@@ -36,9 +36,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
     detach_keys = parse_detach_keys(args.detach_keys)
     if args.tty and args.interactive and not args.detach and not _isatty(ctx):
-        from ketch.errors import InvalidArgument
-
-        raise InvalidArgument("the input device is not a TTY")
+        ctx.stderr.write("the input device is not a TTY\n")  # docker's words and status
+        return 1
     cid = create_container(args, ctx, detach=args.detach, rm=args.rm)
     svc = ctx.engine().containers
     if args.detach:
