@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from ketch.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
+from ketch.errors import FailedPrecondition, InvalidArgument
 from ketch.layers._tarwrite import LayerWriter
 from ketch.layers._types import DiffResult
 
@@ -119,42 +119,46 @@ class _Differ:
                 stack.append((name + "/", iter(_entries(entry.path))))
 
     # -- two trees -----------------------------------------------------------------------------
-    def trees(self, new: str, old: str | None, prefix: str) -> list[_Op]:
-        """What differs between ``new`` and ``old`` (None: all of ``new``), in archive order."""
-        new_entries = {os.fsencode(e.name): e for e in _entries(new)}
-        old_entries = {os.fsencode(e.name): e for e in _entries(old)} if old else {}
-        ops: list[_Op] = []
-        for bname in sorted(new_entries.keys() | old_entries.keys()):
-            n, o = new_entries.get(bname), old_entries.get(bname)
+    def trees(self, new_top: str, old_top: str | None) -> list[_Op]:
+        """What differs between ``new_top`` and ``old_top`` (None: all of it), in archive
+        order; depth first without recursion.  A directory whose own metadata did not change
+        is archived only with changes below it, so each directory collects its subtree's
+        operations in a frame and hands them up when done."""
+        root = _Frame(new_top, old_top, "", None, include=False)
+        stack = [root]
+        while stack:
+            f = stack[-1]
+            item = next(f.items, None)
+            if item is None:
+                stack.pop()
+                if f.parent is not None and f.op is not None and (f.include or f.ops):
+                    f.parent.ops.append(f.op)
+                    f.parent.ops.extend(f.ops)
+                continue
+            n, o = item
             if n is None:
                 assert o is not None
-                ops.append(("whiteout", prefix + o.name, o.path, o.stat(follow_symlinks=False), {}))
+                st = o.stat(follow_symlinks=False)
+                f.ops.append(("whiteout", f.prefix + o.name, o.path, st, {}))
                 continue
-            name = prefix + n.name
+            name = f.prefix + n.name
             st = n.stat(follow_symlinks=False)
             xattrs = _xattrs(n.path)
             op: _Op = ("add", name, n.path, st, xattrs)
             is_dir = stat.S_ISDIR(st.st_mode)
             if o is None:
-                ops.append(op)
-                if is_dir:
-                    ops.extend(self.trees(n.path, None, name + "/"))
-                continue
-            ost = o.stat(follow_symlinks=False)
-            same = _same(st, ost) and xattrs == _xattrs(o.path)
-            if same and stat.S_ISLNK(st.st_mode):
-                same = os.readlink(n.path) == os.readlink(o.path)
-            if is_dir and stat.S_ISDIR(ost.st_mode):
-                below = self.trees(n.path, o.path, name + "/")
-                if below or not same:  # a directory goes with any change below it
-                    ops.append(op)
-                    ops.extend(below)
-                continue
-            if not same:
-                ops.append(op)
-                if is_dir:
-                    ops.extend(self.trees(n.path, None, name + "/"))
-        return ops
+                same, old_dir = False, None
+            else:
+                ost = o.stat(follow_symlinks=False)
+                same = _same(st, ost) and xattrs == _xattrs(o.path)
+                if same and stat.S_ISLNK(st.st_mode):
+                    same = os.readlink(n.path) == os.readlink(o.path)
+                old_dir = o.path if stat.S_ISDIR(ost.st_mode) else None
+            if is_dir:
+                stack.append(_Frame(n.path, old_dir, name + "/", op, include=not same, parent=f))
+            elif not same:
+                f.ops.append(op)
+        return root.ops
 
     def write_ops(self, ops: list[_Op]) -> None:
         for kind, name, path, st, xattrs in ops:
@@ -162,6 +166,34 @@ class _Differ:
                 self.whiteout(name, st)
             else:
                 self.emit(name, path, st, xattrs)
+
+
+class _Frame:
+    """One directory of the two-tree walk: its entries to visit and the operations found."""
+
+    def __init__(
+        self,
+        new: str,
+        old: str | None,
+        prefix: str,
+        op: _Op | None,
+        *,
+        include: bool,
+        parent: "_Frame | None" = None,
+    ) -> None:
+        self.prefix = prefix
+        self.op = op
+        self.include = include
+        self.parent = parent
+        self.ops: list[_Op] = []
+        new_entries = {os.fsencode(e.name): e for e in _entries(new)}
+        old_entries = {os.fsencode(e.name): e for e in _entries(old)} if old else {}
+        self.items = iter(
+            [
+                (new_entries.get(b), old_entries.get(b))
+                for b in sorted(new_entries.keys() | old_entries.keys())
+            ]
+        )
 
 
 def _same(a: os.stat_result, b: os.stat_result) -> bool:
@@ -198,10 +230,8 @@ def diff_layer(
         if whiteout == "overlay":
             differ.overlay(str(upper))
         else:
-            differ.write_ops(differ.trees(str(upper), str(lowers[0]) if lowers else None, ""))
+            differ.write_ops(differ.trees(str(upper), str(lowers[0]) if lowers else None))
     except OSError as e:
         raise FailedPrecondition(f"diff of {upper}: {e}") from e
-    except RecursionError as e:
-        raise ResourceExhausted(f"diff of {upper}: the tree is too deep to compare") from e
     diff_id, digest, size = writer.close()
     return DiffResult(diff_id=diff_id, digest=digest, size=size, media_type=writer.media_type)

@@ -114,7 +114,7 @@ def test_bad_arguments(tmp_path: Path) -> None:
         diff_layer(tmp_path, [tmp_path, tmp_path], io.BytesIO(), whiteout="delete")
 
 
-def test_deep_upper_dir(tmp_path: Path) -> None:
+def test_deep_trees(tmp_path: Path) -> None:
     upper = tmp_path / "upper"
     upper.mkdir()
     fd = os.open(upper, os.O_RDONLY)
@@ -126,11 +126,15 @@ def test_deep_upper_dir(tmp_path: Path) -> None:
         os.close(os.open("f", os.O_CREAT | os.O_WRONLY, dir_fd=fd))
     finally:
         os.close(fd)
-    out = io.BytesIO()
     try:
-        diff_layer(upper, [], out, compression="none")
-        names = _members(out.getvalue())
-        assert len(names) == 1101 and names[-1].endswith("/a/f")
+        for whiteout in ("overlay", "delete"):
+            out = io.BytesIO()
+            diff_layer(upper, [], out, compression="none", whiteout=whiteout)
+            names = _members(out.getvalue())
+            assert len(names) == 1101 and names[-1].endswith("/a/f")
+        out = io.BytesIO()
+        diff_layer(upper, [upper], out, compression="none", whiteout="delete")
+        assert _members(out.getvalue()) == []
     finally:  # pytest's own cleanup recurses: never leave such a tree behind
         fd = os.open(tmp_path, os.O_RDONLY)
         try:
