@@ -11,6 +11,7 @@ import pytest
 
 from ketch.errors import NotFound
 from ketch.layers import apply_layer
+from ketch.oci.runtime_spec import Mount
 from ketch.snapshots import Snapshotter, open_snapshotter
 from ketch.snapshots.mount import mount_all, unmount_all
 from tests.support.layers import (
@@ -156,3 +157,19 @@ def test_native_and_overlay_agree(tmp_path: Path, target: Path) -> None:
         finally:
             unmount_all(target)
     assert trees[0] == trees[1]
+
+
+def test_auto_falls_back_to_native_where_overlay_cannot_stack(tmp_path: Path,
+                                                             target: Path) -> None:
+    for d in ("l1", "l2", "u", "w"):
+        (tmp_path / d).mkdir()
+    mount_all([Mount(destination="/", type="overlay", source="overlay", options=(
+        f"lowerdir={tmp_path}/l1:{tmp_path}/l2", f"upperdir={tmp_path}/u",
+        f"workdir={tmp_path}/w"))], target)
+    try:
+        s = open_snapshotter(target / "root", "auto")  # an overlay upper cannot be on overlayfs
+        assert s.kind == "native"
+        s.prepare("k")
+        assert open_snapshotter(target / "root", "auto").kind == "native"
+    finally:
+        unmount_all(target)
