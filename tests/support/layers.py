@@ -6,12 +6,14 @@ by the small helpers below (``file``, ``directory``, ``symlink``, ``hardlink``,
 as given (``../x``, ``/etc/x``): ``tarfile`` does not clean them when writing.
 """
 
+import contextlib
 import gzip
 import io
 import os
 import stat
+import sys
 import tarfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 MTIME = 1_600_000_000
@@ -144,3 +146,32 @@ def snapshot_tree(root: Path) -> dict[str, tuple[object, ...]]:
                 stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid,
                 int(st.st_mtime), 0 if is_dir else st.st_size, link, st.st_rdev, xattrs, data)
     return out
+
+
+DEEP = 500  # levels of deep_tree: past shallow_recursion_limit, well within pytest's own cleanup
+
+
+@contextlib.contextmanager
+def shallow_recursion_limit(limit: int = 400) -> Iterator[None]:
+    """Lower Python's recursion limit so that code recursing per directory level fails on
+    a ``DEEP`` tree, while that tree stays shallow enough for pytest to clean up."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def deep_tree(top: Path, depth: int = DEEP) -> Path:
+    """``top/a/a/.../a/f`` with ``depth`` levels of ``a`` (made without recursion)."""
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(depth):
+            os.mkdir("a", dir_fd=fd)
+            fd, old = os.open("a", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd), fd
+            os.close(old)
+        os.close(os.open("f", os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=fd))
+    finally:
+        os.close(fd)
+    return top.joinpath(*["a"] * depth, "f")

@@ -12,8 +12,8 @@ import pytest
 
 from ketch.errors import InvalidArgument, NotFound, NotImplementedByHost
 from ketch.layers import ApplyResult, apply_layer
-from ketch.layers._rmtree import remove_tree
 from tests.support.layers import (
+    DEEP,
     MTIME,
     compress,
     directory,
@@ -22,6 +22,7 @@ from tests.support.layers import (
     hardlink,
     layer,
     opaque,
+    shallow_recursion_limit,
     symlink,
     tar_bytes,
     whiteout,
@@ -218,17 +219,11 @@ def test_header_only_types_carry_no_data(tmp_path: Path) -> None:
 
 def test_tree_deeper_than_the_recursion_limit_is_replaced(tmp_path: Path) -> None:
     d = tmp_path / "d"
-    deep = "d/" + "a/" * 1200 + "f"  # more levels than Python's recursion limit
-    try:
+    deep = "d/" + "a/" * DEEP + "f"
+    with shallow_recursion_limit():
         _apply(layer([file(deep, b"1")]), d)
         _apply(layer([file("d", b"flat now")]), d, whiteout="delete")
-        assert (d / "d").read_bytes() == b"flat now"
-    finally:  # pytest's own cleanup recurses: never leave such a tree behind
-        fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            remove_tree(fd, "d")
-        finally:
-            os.close(fd)
+    assert (d / "d").read_bytes() == b"flat now"
 
 
 def test_many_directories_and_cross_links(tmp_path: Path) -> None:

@@ -11,9 +11,17 @@ import pytest
 
 from ketch.errors import InvalidArgument
 from ketch.layers import apply_layer, diff_layer
-from ketch.layers._rmtree import remove_tree
 from ketch.snapshots import open_snapshotter
-from tests.support.layers import directory, file, layer, snapshot_tree, symlink
+from tests.support.layers import (
+    DEEP,
+    deep_tree,
+    directory,
+    file,
+    layer,
+    shallow_recursion_limit,
+    snapshot_tree,
+    symlink,
+)
 
 BASE = [
     directory("etc"), file("etc/keep", b"k"), file("etc/change", b"old"),
@@ -117,27 +125,13 @@ def test_bad_arguments(tmp_path: Path) -> None:
 def test_deep_trees(tmp_path: Path) -> None:
     upper = tmp_path / "upper"
     upper.mkdir()
-    fd = os.open(upper, os.O_RDONLY)
-    try:
-        for _ in range(1100):  # deeper than the recursion limit
-            os.mkdir("a", dir_fd=fd)
-            fd, old = os.open("a", os.O_RDONLY, dir_fd=fd), fd
-            os.close(old)
-        os.close(os.open("f", os.O_CREAT | os.O_WRONLY, dir_fd=fd))
-    finally:
-        os.close(fd)
-    try:
+    deep_tree(upper)
+    with shallow_recursion_limit():
         for whiteout in ("overlay", "delete"):
             out = io.BytesIO()
             diff_layer(upper, [], out, compression="none", whiteout=whiteout)
             names = _members(out.getvalue())
-            assert len(names) == 1101 and names[-1].endswith("/a/f")
+            assert len(names) == DEEP + 1 and names[-1].endswith("/a/f")
         out = io.BytesIO()
         diff_layer(upper, [upper], out, compression="none", whiteout="delete")
-        assert _members(out.getvalue()) == []
-    finally:  # pytest's own cleanup recurses: never leave such a tree behind
-        fd = os.open(tmp_path, os.O_RDONLY)
-        try:
-            remove_tree(fd, "upper")
-        finally:
-            os.close(fd)
+    assert _members(out.getvalue()) == []

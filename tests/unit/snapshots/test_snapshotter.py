@@ -12,7 +12,7 @@ import pytest
 
 from ketch.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from ketch.snapshots import Snapshotter, open_snapshotter
-from ketch.snapshots._tree import remove_tree
+from tests.support.layers import DEEP, deep_tree, shallow_recursion_limit
 
 KINDS = ["overlayfs", "native"]
 
@@ -222,23 +222,12 @@ def test_kill_9_leaves_consistent_metadata(tmp_path: Path, kind: str) -> None:
 
 def test_deep_trees_copy_and_remove(snap: Snapshotter) -> None:
     snap.prepare("k")
-    fd = os.open(snap.apply_dir("k"), os.O_RDONLY)
-    try:
-        for _ in range(1200):  # deeper than the recursion limit (pathlib's mkdir recurses too)
-            os.mkdir("a", dir_fd=fd)
-            fd, old = os.open("a", os.O_RDONLY, dir_fd=fd), fd
-            os.close(old)
-        os.close(os.open("f", os.O_CREAT | os.O_WRONLY, dir_fd=fd))
-    finally:
-        os.close(fd)
-    try:
-        snap.commit("base", "k")
+    deep_tree(snap.apply_dir("k"))
+    snap.commit("base", "k")
+    with shallow_recursion_limit():
         snap.prepare("child", "base")
         if snap.kind == "native":
-            assert snap.apply_dir("child").joinpath(*["a"] * 1200, "f").is_file()
+            assert snap.apply_dir("child").joinpath(*["a"] * DEEP, "f").is_file()
         snap.remove("child")
         snap.remove("base")
-        assert os.listdir(snap.root / "snapshots") == []
-    finally:  # pytest's own cleanup recurses: never leave such a tree behind
-        for child in (snap.root / "snapshots").iterdir():
-            remove_tree(child)
+    assert os.listdir(snap.root / "snapshots") == []
