@@ -66,9 +66,28 @@ _RLIMITS = {
 
 
 def all_capabilities() -> tuple[str, ...]:
+    """Every capability this kernel knows (the names ``--cap-add`` accepts)."""
     from ketch.linux.capabilities import CAPABILITY_NAMES
 
     return CAPABILITY_NAMES
+
+
+def _bounding_set() -> int:
+    """This process's bounding set: a container cannot be given more (docker filters too)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapBnd:"):
+                    return int(line.split()[1], 16)
+    except OSError:
+        pass
+    return (1 << 64) - 1
+
+
+def grantable_capabilities() -> tuple[str, ...]:
+    """``ALL`` / ``--privileged``: the known capabilities in our bounding set."""
+    bounding = _bounding_set()
+    return tuple(name for i, name in enumerate(all_capabilities()) if bounding >> i & 1)
 
 
 def _cap_name(name: str) -> str:
@@ -84,10 +103,10 @@ def _cap_name(name: str) -> str:
 def capabilities_for(host_config: dict[str, Any]) -> tuple[str, ...]:
     """The capability set after ``--privileged``, ``--cap-add`` and ``--cap-drop``."""
     if host_config.get("Privileged"):
-        return all_capabilities()
+        return grantable_capabilities()
     adds = [_cap_name(c) for c in host_config.get("CapAdd") or ()]
     drops = [_cap_name(c) for c in host_config.get("CapDrop") or ()]
-    caps = list(all_capabilities()) if "ALL" in adds else list(DEFAULT_CAPS)
+    caps = list(grantable_capabilities()) if "ALL" in adds else list(DEFAULT_CAPS)
     if "ALL" in drops:
         caps = [c for c in caps if c in adds]
     caps = [c for c in caps if c not in drops]
@@ -185,6 +204,41 @@ def process_spec(
     if host_config.get("OomScoreAdj"):
         proc["oomScoreAdj"] = int(host_config["OomScoreAdj"])
     return proc
+
+
+_SKIP_DEVICES = ("/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/fd", "/dev/console", "/dev/ptmx")
+
+
+def host_devices(top: str = "/dev") -> list[dict[str, Any]]:
+    """Every character and block device under /dev, for ``--privileged`` (as docker does)."""
+    import stat
+
+    found: list[dict[str, Any]] = []
+    stack = [top]
+    while stack:
+        directory = stack.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            path = entry.path
+            if path in _SKIP_DEVICES:
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                stack.append(path)
+            elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+                found.append({
+                    "path": path, "type": "c" if stat.S_ISCHR(st.st_mode) else "b",
+                    "major": os.major(st.st_rdev), "minor": os.minor(st.st_rdev),
+                    "fileMode": stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid,
+                })
+    found.sort(key=lambda d: d["path"])
+    return found
 
 
 def _resources(host_config: dict[str, Any]) -> dict[str, Any]:
@@ -336,7 +390,9 @@ def build_spec(
         "resources": _resources(host_config),
         "cgroupsPath": f"/ketch/{record['ID']}",
     }
-    if not privileged:
+    if privileged:
+        linux["devices"] = host_devices()
+    else:
         linux["maskedPaths"] = list(MASKED_PATHS)
         linux["readonlyPaths"] = list(READONLY_PATHS)
         seccomp = _seccomp(host_config, tuple(proc["capabilities"]["bounding"]))

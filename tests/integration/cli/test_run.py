@@ -107,6 +107,13 @@ def test_cap_drop_visible_in_proc_status(ketch: Ketch) -> None:
     assert not default & (1 << 21)  # CAP_SYS_ADMIN is not
     assert caps("--cap-drop", "NET_RAW") == default & ~(1 << 13)
     assert caps("--cap-add", "SYS_ADMIN") & (1 << 21)
+    with open("/proc/self/status") as f:
+        host = int(next(line for line in f if line.startswith("CapBnd")).split()[1], 16)
+    assert caps("--privileged") == host  # all we can grant
+    out = ketch.ok("run", "--rm", "--privileged", "busybox", "sh", "-c",
+                   "test -c /dev/kmsg && echo devices; grep -c . /proc/kcore >/dev/null 2>&1; "
+                   "cat /proc/self/attr/current 2>/dev/null; echo done")
+    assert out.startswith("devices\n") and out.endswith("done\n")
 
 
 def test_bad_input(ketch: Ketch) -> None:
