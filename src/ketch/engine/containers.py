@@ -51,6 +51,24 @@ def parse_signal(value: str | int) -> int:
     raise InvalidArgument(f"Invalid signal: {value}")
 
 
+def _oom_killed(cid: str) -> bool:
+    """Whether the kernel's OOM killer acted in the container's cgroup (v1 or v2)."""
+    candidates = (
+        (f"/sys/fs/cgroup/memory/ketch/{cid}/memory.oom_control", "oom_kill "),
+        (f"/sys/fs/cgroup/ketch/{cid}/memory.events", "oom_kill "),
+        (f"/sys/fs/cgroup/unified/ketch/{cid}/memory.events", "oom_kill "),
+    )
+    for path, key in candidates:
+        try:
+            with open(path) as f:
+                for line in f:
+                    if line.startswith(key):
+                        return int(line.split()[1]) > 0
+        except (OSError, ValueError):
+            continue
+    return False
+
+
 class ContainerService:
     """Containers of one engine root."""
 
@@ -266,6 +284,7 @@ class ContainerService:
         and (for ``--rm``) the snapshot and directory are cleaned up.
         """
         store = self.store
+        oom = _oom_killed(cid)  # read before the runtime deletes the cgroup
         with store.lock(), store.container_lock(cid):
             try:
                 doc = store.load(cid)
@@ -276,6 +295,7 @@ class ContainerService:
                 hidden = store.hide(cid)
             else:
                 self._set_exited(doc, code, error)
+                doc["State"]["OOMKilled"] = oom
                 store.save(doc, sync=False)
         if auto_remove:
             if notify is not None:

@@ -165,3 +165,10 @@ def test_monitor_as_a_fresh_interpreter(ketch: Ketch, monkeypatch: pytest.Monkey
     ketch.ok("stop", "-t", "0", cid)
     assert ketch.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", cid) == "exited 137\n"
     assert ketch("run", "--rm", "busybox", "nosuch").returncode == 127
+
+
+def test_oom_killed(ketch: Ketch) -> None:
+    proc = ketch("run", "--name", "hog", "-m", "8m", "busybox", "sh", "-c",
+                 'x=$(head -c 60000000 /dev/zero | tr "\\0" a); echo survived')
+    assert proc.returncode == 137 and "survived" not in proc.stdout
+    assert ketch.ok("inspect", "-f", "{{.State.OOMKilled}}", "hog") == "true\n"
