@@ -63,6 +63,14 @@ class ContainerStore:
             return []
         return [n for n in names if len(n) == 64 and os.path.exists(self.root / n / RECORD)]
 
+    def half_made(self) -> list[str]:
+        """Container directories without a record (a create killed half-way); hold the lock."""
+        try:
+            names = os.listdir(self.root)
+        except FileNotFoundError:
+            return []
+        return [n for n in names if len(n) == 64 and not os.path.exists(self.root / n / RECORD)]
+
     def load(self, cid: str) -> dict[str, Any]:
         try:
             doc: dict[str, Any] = read_json(self.root / cid / RECORD)

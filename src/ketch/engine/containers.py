@@ -323,9 +323,13 @@ class ContainerService:
         shutil.rmtree(hidden, ignore_errors=True)
 
     def sweep(self) -> None:
-        """Finish removals a crash interrupted (``.removing-<id>`` directories)."""
-        for cid, hidden in self.store.hidden():
-            self._remove_hidden(cid, hidden)
+        """Finish what a crash interrupted: removals (``.removing-<id>``) and creations
+        (a directory without its record: create holds the store lock until it is saved)."""
+        with self.store.lock():
+            half_made = self.store.half_made()
+            hidden = [(cid, self.store.hide(cid)) for cid in half_made]
+        for cid, path in [*self.store.hidden(), *hidden]:
+            self._remove_hidden(cid, path)
 
     # ------------------------------------------------------------- stop/kill
     def running_record(self, ref: str) -> dict[str, Any]:

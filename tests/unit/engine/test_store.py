@@ -97,3 +97,14 @@ def test_json_log_lines(tmp_path: Path) -> None:
         ("stdout", "a\n"), ("stderr", "err\n"), ("stdout", "bc\n")]
     assert [len(e["log"]) for e in entries[3:]] == [LINE_MAX, 5]
     assert all(e["time"].endswith("Z") for e in entries)
+
+
+def test_half_made_containers(tmp_path: Path) -> None:
+    store = ContainerStore(tmp_path / "containers")
+    store.ensure()
+    done, broken = "a" * 64, "b" * 64
+    store.dir(done).mkdir()
+    store.save(_doc(done, "/ok"))
+    store.dir(broken).mkdir()  # a create killed before its record was written
+    assert store.ids() == [done]
+    assert store.half_made() == [broken]
