@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 
     from ketch.engine._runtime import RuntimeClient
 
-__all__ = ["MonitorSpec", "process_start_time", "spawn_monitor"]
+__all__ = ["MONITOR_FILE", "MonitorSpec", "live_monitor", "process_start_time", "spawn_monitor"]
+
+MONITOR_FILE = "monitor.pid"
 
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -50,6 +52,17 @@ def process_start_time(pid: int) -> int | None:
     if fields[0] == b"Z":
         return None
     return int(fields[19])
+
+
+def live_monitor(container_dir: str) -> tuple[int, int] | None:
+    """(pid, start time) of the monitor named in ``container_dir``, if it is alive."""
+    try:
+        with open(os.path.join(container_dir, MONITOR_FILE)) as f:
+            pid_text, start_text = f.read().split()
+        pid, start = int(pid_text), int(start_text)
+    except (OSError, ValueError):
+        return None
+    return (pid, start) if process_start_time(pid) == start else None
 
 
 class MonitorSpec:
@@ -236,6 +249,8 @@ class _Monitor:
         self.report_fd = -1
 
     def _fail(self, message: str, code: int) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(MONITOR_FILE)
         with contextlib.suppress(Exception):
             self.spec.runtime.delete(self.spec.cid, force=True)
         self.spec.failed(message, code)
@@ -248,6 +263,9 @@ class _Monitor:
         prctl(_PR_SET_CHILD_SUBREAPER, 1)
         os.chdir(spec.container_dir)  # pins nothing of the caller's (and names its owner)
         dfd = os.open(spec.container_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        # who monitors this container, for readers when the starter dies before recording it
+        with contextlib.suppress(OSError), open(MONITOR_FILE, "w") as f:
+            f.write(f"{os.getpid()} {process_start_time(os.getpid())}\n")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         path = _attach.socket_path(dfd)
         with contextlib.suppress(FileNotFoundError):
@@ -299,6 +317,8 @@ class _Monitor:
             spec.finish(code, error, notify)
         finally:
             notify()
+            with contextlib.suppress(OSError):
+                os.unlink(MONITOR_FILE)  # relative: the (possibly renamed) container dir
 
     def _create_and_start(self, dfd: int) -> bool:
         from ketch.engine._runtime_inproc import InProcessRuntime, is_ketch_runtime

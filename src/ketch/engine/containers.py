@@ -188,19 +188,45 @@ class ContainerService:
         ``locked``: the caller holds the container lock (flock does not nest
         across two opens of the lock file in one process).
         """
-        state = doc["State"]
-        if not state.get("Running") or self._monitor_alive(doc):
+        if not self._stale(doc):
             return doc
         if locked:
-            return self._mark_monitor_dead(doc)
+            return self._fix_stale(doc)
         with self.store.container_lock(doc["ID"]):
             try:
                 doc = self.store.load(doc["ID"])
             except NotFound:
                 return doc
-            if not doc["State"].get("Running") or self._monitor_alive(doc):
-                return doc
+            return self._fix_stale(doc) if self._stale(doc) else doc
+
+    def _stale(self, doc: dict[str, Any]) -> bool:
+        """Running without a monitor, or not running with one (its starter died)."""
+        if doc["State"].get("Running"):
+            return not self._monitor_alive(doc)
+        if doc["State"].get("Status") != "created":
+            return False
+        from ketch.engine._monitor import live_monitor
+
+        return live_monitor(str(self.store.dir(doc["ID"]))) is not None
+
+    def _fix_stale(self, doc: dict[str, Any]) -> dict[str, Any]:
+        if doc["State"].get("Running"):
             return self._mark_monitor_dead(doc)
+        from ketch.engine._monitor import live_monitor
+
+        cdir = self.store.dir(doc["ID"])
+        monitor = live_monitor(str(cdir))
+        if monitor is None:
+            return doc
+        try:
+            pid = int((cdir / "init.pid").read_text().strip())
+        except (OSError, ValueError):
+            pid = 0
+        doc["State"].update({"Status": "running", "Running": True, "Pid": pid,
+                             "StartedAt": now_rfc3339()})
+        doc["Monitor"] = {"Pid": monitor[0], "StartTime": monitor[1]}
+        self.store.save(doc, sync=False)
+        return doc
 
     def _mark_monitor_dead(self, doc: dict[str, Any]) -> dict[str, Any]:
         self._cleanup_runtime(doc)

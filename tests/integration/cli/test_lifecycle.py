@@ -157,3 +157,17 @@ def test_inspect_image_stats_df_logs_follow(ketch: Ketch) -> None:
     assert df[0].split() == ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]
     assert df[2].split()[:3] == ["Containers", "2", "1"]
     ketch.ok("rm", "-f", other, cid)
+
+
+def test_starter_killed_before_recording_running(ketch: Ketch) -> None:
+    """The starter died after the monitor started the container, before saving "running"."""
+    cid = ketch.ok("run", "-d", "busybox", "sleep", "1000").strip()
+    record = ketch.root / "containers" / cid / "config.v2.json"
+    doc = json.loads(record.read_text())
+    doc["State"].update({"Status": "created", "Running": False, "Pid": 0})
+    doc["Monitor"] = None
+    record.write_text(json.dumps(doc))
+    assert ketch.ok("ps", "-q") == cid[:12] + "\n"  # the live monitor is found and recorded
+    assert ketch("rm", cid).returncode == 1
+    ketch.ok("stop", "-t", "0", cid)
+    assert ketch.ok("inspect", "-f", "{{.State.Status}}", cid) == "exited\n"
