@@ -24,6 +24,7 @@ from ketch.errors import (
     PermissionDenied,
     ResourceExhausted,
 )
+from ketch.layers._copyup import copy_up
 from ketch.layers._rmtree import remove_tree
 from ketch.layers._root import DestRoot
 from ketch.layers._source import LayerSource
@@ -279,24 +280,32 @@ class _Applier:
         tkey = b"/".join(tparts)
         if tkey == key:
             return
-        try:
-            tpfd = self.root.dir(b"/".join(tparts[:-1]), e.name, create=False)
-        except (KetchError, OSError) as err:
-            raise InvalidArgument(
-                f"layer member {show(e.name)}: hardlink target {show(e.linkname)} does not exist"
-            ) from err
-        tbase = tparts[-1]
-        try:
+        tparent, tbase = b"/".join(tparts[:-1]), tparts[-1]
+        missing = InvalidArgument(
+            f"layer member {show(e.name)}: hardlink target {show(e.linkname)} does not exist"
+        )
+        for attempt in (1, 2):
             try:
-                os.link(tbase, base, src_dir_fd=tpfd, dst_dir_fd=pfd, follow_symlinks=False)
-            except FileExistsError:
-                self._remove(pfd, base, key)  # may close tpfd if the target was inside
-                tpfd = self.root.dir(b"/".join(tparts[:-1]), e.name, create=False)
-                os.link(tbase, base, src_dir_fd=tpfd, dst_dir_fd=pfd, follow_symlinks=False)
-        except (FileNotFoundError, NotFound) as err:
-            raise InvalidArgument(
-                f"layer member {show(e.name)}: hardlink target {show(e.linkname)} does not exist"
-            ) from err
+                tpfd = self.root.dir(tparent, e.name, create=False)
+                try:
+                    os.link(tbase, base, src_dir_fd=tpfd, dst_dir_fd=pfd, follow_symlinks=False)
+                except FileExistsError:
+                    self._remove(pfd, base, key)  # may close tpfd if the target was inside
+                    tpfd = self.root.dir(tparent, e.name, create=False)
+                    os.link(tbase, base, src_dir_fd=tpfd, dst_dir_fd=pfd, follow_symlinks=False)
+                return
+            except (FileNotFoundError, KetchError) as err:
+                if attempt == 2 or not self.overlay:
+                    raise missing from err
+                # a target only in a lower layer is copied up first, as overlayfs would
+                if not copy_up(
+                    self._lower_fds(),
+                    tparent,
+                    tbase,
+                    lambda: self.root.dir(tparent, e.name),
+                    self.is_root,
+                ):
+                    raise missing from err
 
     def _node(self, pfd: int, base: bytes, key: bytes, e: Entry) -> None:
         t = e.type

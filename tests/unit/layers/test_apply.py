@@ -269,3 +269,23 @@ def test_short_reads_still_detect_compression(tmp_path: Path) -> None:
     (tmp_path / "d").mkdir()
     apply_layer(Trickle(blob), tmp_path / "d")  # type: ignore[arg-type]
     assert (tmp_path / "d/a").read_bytes() == b"x" * 1000
+
+
+def test_hardlink_to_a_lower_layer_file_copies_it_up(tmp_path: Path) -> None:
+    lower = tmp_path / "lower"
+    (lower / "usr/bin").mkdir(parents=True)
+    (lower / "usr/bin/a").write_bytes(b"tool")
+    os.chmod(lower / "usr/bin/a", 0o751)
+    os.setxattr(lower / "usr/bin/a", "user.k", b"v")
+    d = tmp_path / "upper"
+    _apply(layer([hardlink("usr/bin/b", "usr/bin/a")]), d, parents=[lower])
+    assert (d / "usr/bin/b").stat().st_ino == (d / "usr/bin/a").stat().st_ino
+    assert (d / "usr/bin/a").stat().st_ino != (lower / "usr/bin/a").stat().st_ino
+    assert (d / "usr/bin/b").read_bytes() == b"tool"
+    assert stat.S_IMODE((d / "usr/bin/a").stat().st_mode) == 0o751
+    assert os.getxattr(d / "usr/bin/a", "user.k") == b"v"
+    with pytest.raises(InvalidArgument, match="does not exist"):
+        _apply(layer([hardlink("c", "usr/bin/missing")]), d, parents=[lower])
+    with pytest.raises(InvalidArgument, match="does not exist"):  # delete mode: dest has all
+        _apply(layer([hardlink("c", "usr/bin/a")]), tmp_path / "copy", parents=[lower],
+               whiteout="delete")

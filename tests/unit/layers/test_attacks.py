@@ -230,3 +230,11 @@ def test_implicit_parent_metadata_stays_inside_lower(tmp_path: Path) -> None:
     apply_layer(io.BytesIO(layer([file("s/x/f", b"1")])), dest, parents=[lower])
     # s/x resolves to <lower>/<tmp>/outside/x (absent): the host directory's mode is not copied
     assert stat.S_IMODE((dest / "s/x").stat().st_mode) == 0o755
+
+
+def test_hardlink_copy_up_stays_inside_the_lower(box: Path) -> None:
+    lower = box / "dest" / "lower"  # (inside dest only to keep the box's listing)
+    lower.mkdir()
+    os.symlink(str(box / "sentinel"), lower / "l")
+    _refused(box, layer([hardlink("x", "l/f")]), InvalidArgument, "x", parents=[lower])
+    assert not (box / "dest/x").exists()
