@@ -100,11 +100,14 @@ def _usage_error(message: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ketch`` console script; returns the exit status."""
+    import gc
+
+    gc.disable()  # a short-lived command: collections during imports only cost time
     args = list(sys.argv[1:] if argv is None else argv)
     opts, rest = _global_options(args)
     if not rest or rest[0] in ("-h", "--help", "help"):
         sys.stdout.write(_USAGE + "".join(f"  {name}\n" for name in sorted(COMMANDS)))
-        return 0 if rest else 1
+        return 0
     if rest[0] in ("-v", "--version"):
         rest = ["version"]
     name = rest[0]

@@ -116,3 +116,10 @@ def run_command(ctx: CliContext, name: str, module_name: str, argv: list[str]) -
             traceback.print_exc(file=ctx.stderr)
         ctx.stderr.write(f"ketch: {e}\n")
         return error_code
+    except Exception as e:  # a bug: still one line unless --debug
+        if ctx.debug:
+            import traceback
+
+            traceback.print_exc(file=ctx.stderr)
+        ctx.stderr.write(f"ketch: internal error: {type(e).__name__}: {_message(e)} (--debug for details)\n")
+        return error_code

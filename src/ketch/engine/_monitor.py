@@ -257,7 +257,11 @@ class _Monitor:
         self._report({"ok": False, "error": message, "code": code})
 
     def run(self) -> None:
+        import gc
+
         from ketch.linux.prctl import prctl
+
+        gc.enable()  # long-lived, unlike the command it was forked from
 
         spec = self.spec
         prctl(_PR_SET_CHILD_SUBREAPER, 1)
