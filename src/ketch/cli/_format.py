@@ -59,6 +59,8 @@ def _parse(source: str) -> list[_Node]:
     pending_trim = False
     for match in _ACTION.finditer(source):
         text = source[pos : match.start()]
+        if "{{" in text:
+            raise TemplateError("unclosed action")
         if pending_trim:
             text = text.lstrip()
         if match.group(1):
@@ -89,6 +91,8 @@ def _parse(source: str) -> list[_Node]:
     if len(stack) != 1:
         raise TemplateError("unexpected EOF: missing {{end}}")
     tail = source[pos:]
+    if "{{" in tail:
+        raise TemplateError("unclosed action")
     if pending_trim:
         tail = tail.lstrip()
     if tail:

@@ -38,7 +38,9 @@ def test_render(template: str, expected: str) -> None:
     assert Template(template).render(DOC) == expected
 
 
-@pytest.mark.parametrize("template", ["{{.Nope}}", "{{if .Id}}", "{{end}}", "{{nofunc .Id}}"])
+@pytest.mark.parametrize(
+    "template", ["{{.Nope}}", "{{if .Id}}", "{{end}}", "{{nofunc .Id}}", "{{.Id", "a {{.Id}} {{x"]
+)
 def test_errors(template: str) -> None:
     with pytest.raises(TemplateError):
         Template(template).render(DOC)
