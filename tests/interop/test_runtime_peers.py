@@ -181,9 +181,6 @@ def test_podman_runs_a_rootfs_through_ketch_runtime(rootfs: Path, short_dir: Pat
         "--cgroup-parent", parent,
         "--ulimit", "nofile=20000:20000",
         "--ulimit", "nproc=32768:32768",
-        # podman's default seccomp profile has two rules for socket(2) that libseccomp
-        # refuses as added (EEXIST) in ketch.runtime.process: tested without it for now
-        "--security-opt", "seccomp=unconfined",
     ]  # fmt: skip
     try:
         result = subprocess.run(

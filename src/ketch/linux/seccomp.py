@@ -95,10 +95,18 @@ def api_level() -> int:
     return int(libseccomp().seccomp_api_get())
 
 
+_NR_SCMP_ERROR = -1
+
+
 def resolve_syscall(name: str) -> int | None:
-    """The native number of syscall ``name``, or None when this arch lacks it."""
+    """libseccomp's number of syscall ``name``, or None when no architecture knows it.
+
+    A syscall the native arch lacks but another one has (``socketcall`` on x86_64)
+    gets libseccomp's negative pseudo number, which a multi-arch filter needs: the
+    rule then applies to the architectures that have it.
+    """
     nr = int(libseccomp().seccomp_syscall_resolve_name(name.encode()))
-    return None if nr < 0 else nr
+    return None if nr == _NR_SCMP_ERROR else nr
 
 
 def syscall_name(nr: int) -> str | None:

@@ -185,3 +185,35 @@ def test_profile_without_execveat_still_execs(rootfs: Path) -> None:
     code, out = run(rootfs, sh("echo ran; grep Seccomp: /proc/self/status"), linux)
     assert code == 0, out
     assert out.splitlines() == ["ran", "Seccomp:\t2"]
+
+
+def test_podman_socket_rules_with_x86_pseudo_syscalls(rootfs: Path) -> None:
+    # podman's default profile (inverted here: ALLOW is the default) has a rule for
+    # x86's `socketcall`, then conditional `socket` rules, one of them twice; socketcall
+    # is not an x86_64 syscall but must reach libseccomp (as a pseudo number) for the x86
+    # part of the filter, else the x86 translation of the socket rules collides (EEXIST)
+    def arg(index: int, value: int, op: str) -> SeccompArg:
+        return SeccompArg(index=index, value=value, op=op)
+
+    def socket_rule(*args: SeccompArg, errno: int | None = None) -> SeccompSyscall:
+        return SeccompSyscall(names=("socket",), action="SCMP_ACT_ERRNO", errno_ret=errno, args=args)
+
+    linux = Linux(
+        seccomp=Seccomp(
+            default_action="SCMP_ACT_ALLOW",
+            architectures=("SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"),
+            syscalls=(
+                SeccompSyscall(names=("socketcall",), action="SCMP_ACT_ERRNO"),
+                socket_rule(arg(0, 16, "SCMP_CMP_EQ"), arg(2, 9, "SCMP_CMP_EQ"), errno=22),
+                socket_rule(arg(2, 9, "SCMP_CMP_NE")),
+                socket_rule(arg(0, 16, "SCMP_CMP_NE")),
+                socket_rule(arg(2, 9, "SCMP_CMP_NE")),
+                SeccompSyscall(names=MKDIRS, action="SCMP_ACT_ERRNO"),
+                SeccompSyscall(names=MKDIRS, action="SCMP_ACT_ERRNO"),
+            ),
+        )
+    )
+    code, out = run(rootfs, sh("grep Seccomp: /proc/self/status; mkdir /tmp/x"), linux)
+    assert code == 1, out
+    assert "Seccomp:\t2" in out
+    assert "mkdir: can't create directory '/tmp/x': Operation not permitted" in out
