@@ -106,8 +106,13 @@ def unpack_image(
                 dest = Path(get_dir(key))
             if kind is not None:
                 whiteout = "overlay" if kind == "overlayfs" else "delete"
+            # overlay: implicit parent dirs and hardlinks to lower files come from the lowers
+            get_lowers = getattr(snapshotter, "lower_dirs", None)
+            parents = get_lowers(key) if get_lowers is not None and whiteout == "overlay" else ()
             with content.open(layer.digest) as stream:
-                result = apply_layer(stream, dest, media_type=layer.media_type, whiteout=whiteout)
+                result = apply_layer(
+                    stream, dest, media_type=layer.media_type, whiteout=whiteout, parents=parents
+                )
             if result.diff_id != diff_id:
                 raise InvalidArgument(
                     f"layer {layer.digest}: diff ID {result.diff_id} does not match "
