@@ -134,5 +134,5 @@ def _run(
         access_log=None,
         handle_signals=True,
         shutdown_timeout=5.0,
-        handler_args={"read_bufsize": 1 << 22},
+        read_bufsize=1 << 22,  # a RequestHandler argument, passed through to the server
     )
