@@ -311,24 +311,26 @@ class ContainerService:
         """
         store = self.store
         oom = _oom_killed(cid)  # read before the runtime deletes the cgroup
-        with store.lock(), store.container_lock(cid):
-            try:
-                doc = store.load(cid)
-            except NotFound:
-                return
-            auto_remove = bool(doc["HostConfig"].get("AutoRemove"))
-            if auto_remove:
-                hidden = store.hide(cid)
-            else:
-                self._set_exited(doc, code, error)
-                doc["State"]["OOMKilled"] = oom
-                store.save(doc, sync=False)
+        try:
+            auto_remove = bool(store.load(cid)["HostConfig"].get("AutoRemove"))  # immutable
+        except NotFound:
+            return
         if auto_remove:
+            with store.lock(), store.container_lock(cid):
+                hidden = store.hide(cid)
             if notify is not None:
                 notify()
             self._remove_hidden(cid, hidden)
             return
+        # one locked region: a start cannot slip in before the runtime state and mount are gone
         with store.container_lock(cid):
+            try:
+                doc = store.load(cid)
+            except NotFound:
+                return
+            self._set_exited(doc, code, error)
+            doc["State"]["OOMKilled"] = oom
+            store.save(doc, sync=False)
             if notify is not None:
                 notify()
             self._cleanup_runtime(doc, detach=True)
