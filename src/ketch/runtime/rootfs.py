@@ -72,8 +72,8 @@ def mount_rootfs(config: Config, bundle: str, *, premade: Mapping[int, int] | No
     (``rprivate``/``rshared`` when ``linux.rootfsPropagation`` asks for those),
     bind-mounts the rootfs onto itself with the asked propagation, performs
     ``config.mounts`` in order, creates the default and configured devices and
-    the /dev links when /dev is not bound from the host, and an empty
-    /dev/console when the process has a terminal.  ``premade`` maps mount indexes to
+    the /dev links when /dev is not bound from the host, an empty
+    /dev/console when the process has a terminal, and ``process.cwd`` when missing.  ``premade`` maps mount indexes to
     detached mounts from ``open_idmapped_mounts``; they are attached and closed.
     """
     if config.root is None:
@@ -125,8 +125,13 @@ def mount_rootfs(config: Config, bundle: str, *, premade: Mapping[int, int] | No
         if not dev_bound:
             create_devices(root_fd, devices)
             create_dev_links(root_fd)
-        if config.process is not None and config.process.terminal:
+        process = config.process
+        if process is not None and process.terminal:
             create_console_placeholder(root_fd)
+        if process is not None and process.cwd.startswith("/"):
+            # as runc: a missing cwd is made now (0755), while even a read-only root
+            # is still writable, resolved inside the rootfs like every other path
+            os.close(ensure_in_root(root_fd, process.cwd, directory=True, what="process.cwd"))
     finally:
         os.close(root_fd)
     return rootfs

@@ -150,3 +150,17 @@ def test_kill_all_signals_every_process(rt: Runtime, make_bundle: BundleFactory)
     assert _wait_status(rt, "ka", "stopped") == "stopped"
     assert json.loads(rt("ps", "--format", "json", "ka", check=True).stdout) == []
     rt("delete", "ka", check=True)
+
+
+def test_missing_cwd_is_created_inside_the_rootfs(rt: Runtime, make_bundle: BundleFactory, tmp_path: Path) -> None:
+    # as runc: a missing process.cwd is made (0755) before pivot_root, even with a
+    # read-only root; a symlink on the way is resolved inside the rootfs, never on the host
+    outside = tmp_path / "host-side"
+    patch = lambda c: c["process"].update(cwd="/evil/sub/dir")  # noqa: E731
+    bundle = make_bundle(["sh", "-c", "pwd; stat -c %a ."], patch=patch)
+    (bundle / "rootfs" / "evil").symlink_to(outside)
+    result = rt("run", "-b", str(bundle), "t-cwd")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [f"{outside}/sub/dir", "755"]  # the link's target, inside
+    assert not outside.exists()
+    assert (bundle / "rootfs" / str(outside).lstrip("/") / "sub" / "dir").is_dir()
