@@ -342,3 +342,14 @@ def test_load_over_an_existing_name(
     assert images.list()[0].is_dangling  # the old image lost its name
     again = load_path(write_docker_archive(tmp_path / "b.tar", new, ["app:1"]), content, images)
     assert again[0].replaced_id is None
+
+
+def test_deeply_nested_index_json_is_invalid(
+    tmp_path: Path, content: ContentStore, images: ImageStore
+) -> None:
+    layout = write_oci_layout(tmp_path / "layout", busybox_image())
+    (layout / "index.json").write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    before = _state(content, images)
+    with pytest.raises(InvalidArgument, match="index.json: JSON nested too deeply"):
+        load_path(layout, content, images)
+    assert _state(content, images) == before

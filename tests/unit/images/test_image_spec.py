@@ -160,3 +160,29 @@ def test_detect_and_compression() -> None:
     assert layer_compression("application/vnd.oci.image.layer.v1.tar") == ""
     with pytest.raises(InvalidArgument):
         layer_compression("text/plain")
+
+
+DEEP = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
+
+
+@pytest.mark.parametrize(
+    "parse", [parse_manifest, parse_index, parse_image_config, detect_media_type]
+)
+def test_deeply_nested_documents_are_invalid_not_a_crash(parse) -> None:
+    """Past the parser's recursion limit: InvalidArgument naming the document."""
+    what = {detect_media_type: "document"}.get(parse, "doc x")
+    kwargs = {} if parse is detect_media_type else {"what": "doc x"}
+    with pytest.raises(InvalidArgument, match=rf"^{what}: JSON nested too deeply"):
+        parse(DEEP, **kwargs)
+
+
+def test_nesting_inside_opaque_values_is_bounded() -> None:
+    """Nesting the parser accepts but encoding again could not (opaque ExposedPorts values)."""
+    deep = "[" * 300 + "]" * 300
+    doc = f'{{"architecture":"amd64","os":"linux","config":{{"ExposedPorts":{{"80/tcp":{deep}}}}}}}'
+    with pytest.raises(InvalidArgument, match="^config y: JSON nested more than 64 levels"):
+        parse_image_config(doc.encode(), what="config y")
+    shallow = "[" * 60 + "]" * 60
+    ok = f'{{"architecture":"amd64","os":"linux","config":{{"ExposedPorts":{{"80/tcp":{shallow}}}}}}}'
+    config = parse_image_config(ok.encode())
+    assert parse_image_config(image_config_to_json(config)) == config

@@ -251,3 +251,43 @@ def test_ingest_left_by_an_earlier_pull_is_resumed(start_server, stores, client_
     assert dst.content.read(layer.digest) == layer.blob
     ranges = [r for (_m, p, r, _a) in fake.requests if p.endswith(layer.digest)]
     assert ranges == ["bytes=1000-"]
+
+
+@pytest.mark.parametrize("answer", ["token", "tags"])
+def test_deeply_nested_json_answers_are_invalid(
+    start_server, stores, client_factory, parts, answer
+):
+    """A hostile token service or tags list nested past the parser's limit: a clear error."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+
+    async def token(request: web.Request) -> web.Response:
+        return web.Response(body=deep if answer == "token" else b'{"token":"t"}')
+
+    token_app = web.Application()
+    token_app.router.add_get("/token", token)
+    token_server = start_server(token_app)
+    fake = FakeRegistry(parts)
+    inner = fake.handle
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Authorization") != "Bearer t":
+            return web.Response(
+                status=401,
+                headers={"WWW-Authenticate": f'Bearer realm="http://{token_server.host}/token"'},
+            )
+        if request.path == "/v2/x/tags/list":
+            return web.Response(body=deep)
+        return await inner(request)
+
+    fake.handle = guarded  # type: ignore[method-assign]
+    server = start_server(fake.app())
+    dst = stores("dst")
+    message = "token service answer" if answer == "token" else "tags list of"
+    with pytest.raises(InvalidArgument, match=f"{message}.*JSON nested too deeply"):
+        pull(
+            f"{server.host}/x",
+            content=dst.content,
+            images=dst.images,
+            all_tags=True,
+            client=client_factory(),
+        )

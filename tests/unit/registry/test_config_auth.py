@@ -185,3 +185,10 @@ def test_challenges():
     assert (first.scheme, first.params["realm"]) == ("basic", "a b")
     assert second.params == {"realm": "https://x/t", "service": "x"}
     assert parse_challenges("") == []
+
+
+def test_docker_config_nested_too_deeply(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(InvalidArgument, match="nested too deeply"):
+        DockerConfig(path).get("x.example")

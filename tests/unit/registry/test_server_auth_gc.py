@@ -140,3 +140,12 @@ def test_garbage_collect_sweeps_unreferenced(serve, tmp_path):
     assert result.removed == (sha256(b"orphan"),) and result.freed_bytes == 6
     assert storage.blob_size(sha256(b"orphan")) is None
     assert storage.blob_size(sha256(b"kept")) == 4
+
+
+def test_token_with_deeply_nested_json_is_refused():
+    from ketch.errors import PermissionDenied
+
+    authority = TokenAuthority(b"k" * 32, "iss", "svc")
+    deep = base64.urlsafe_b64encode(b"[" * 100_000 + b"]" * 100_000).decode().rstrip("=")
+    with pytest.raises(PermissionDenied, match="malformed token"):
+        authority.verify(f"{deep}.{deep}.c2ln")
