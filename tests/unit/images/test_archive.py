@@ -350,6 +350,6 @@ def test_deeply_nested_index_json_is_invalid(
     layout = write_oci_layout(tmp_path / "layout", busybox_image())
     (layout / "index.json").write_bytes(b"[" * 100_000 + b"]" * 100_000)
     before = _state(content, images)
-    with pytest.raises(InvalidArgument, match="index.json: JSON nested too deeply"):
+    with pytest.raises(InvalidArgument, match=r"index\.json: JSON nested too deeply"):
         load_path(layout, content, images)
     assert _state(content, images) == before

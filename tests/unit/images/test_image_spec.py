@@ -180,7 +180,7 @@ def test_nesting_inside_opaque_values_is_bounded() -> None:
     """Nesting the parser accepts but encoding again could not (opaque ExposedPorts values)."""
     deep = "[" * 300 + "]" * 300
     doc = f'{{"architecture":"amd64","os":"linux","config":{{"ExposedPorts":{{"80/tcp":{deep}}}}}}}'
-    with pytest.raises(InvalidArgument, match="^config y: JSON nested more than 64 levels"):
+    with pytest.raises(InvalidArgument, match=r"^config y: JSON nested more than 64 levels"):
         parse_image_config(doc.encode(), what="config y")
     shallow = "[" * 60 + "]" * 60
     ok = f'{{"architecture":"amd64","os":"linux","config":{{"ExposedPorts":{{"80/tcp":{shallow}}}}}}}'
