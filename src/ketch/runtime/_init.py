@@ -46,6 +46,7 @@ class InitContext:
         "namespaces",
         "new_keyring",
         "no_pivot",
+        "premade",
         "preserve_fds",
         "two_stage",
     )
@@ -63,7 +64,9 @@ class InitContext:
         preserve_fds: int,
         no_pivot: bool,
         new_keyring: bool = True,
+        premade: "dict[int, int] | None" = None,
     ) -> None:
+        self.premade = premade  # idmapped mounts made on the host side (user namespace)
         self.new_keyring = new_keyring
         self.container_id = container_id
         self.config = config
@@ -225,7 +228,7 @@ def _container(ctx: InitContext, host_pid: int, prepared: "Prepared") -> None:
     process, linux = config.process, config.linux
     assert process is not None  # checked by create
     hooks = config.hooks
-    root = rootfs.mount_rootfs(config, ctx.bundle)
+    root = rootfs.mount_rootfs(config, ctx.bundle, premade=ctx.premade)
     if linux is not None and linux.sysctl:
         from ketch.runtime._sysctl import write_sysctl
 

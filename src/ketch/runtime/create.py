@@ -128,6 +128,17 @@ def _resources(config: Config) -> LinuxResources:
     return result
 
 
+def _idmap(options: tuple[str, ...]) -> bool:
+    return "idmap" in options or "ridmap" in options
+
+
+def _close_all(fds: dict[int, int]) -> None:
+    """Close and forget ``fds`` (the init has its own copies once forked)."""
+    for fd in fds.values():
+        os.close(fd)
+    fds.clear()
+
+
 def write_pid_file(path: str, pid: int) -> None:
     write_durable(os.path.abspath(path), f"{pid}".encode(), 0o644)
 
@@ -190,6 +201,7 @@ def create_container(
             warmup.join()  # a long-lived caller must not keep the thread
         raise
     console_fd = fifo_fd = -1
+    premade: dict[int, int] = {}
     pid = init_pid = 0
     direct_child = True
     manager = None
@@ -220,6 +232,11 @@ def create_container(
         runtime_side, init_side = channels
         if warmup is not None:
             warmup.join()  # no thread may run when we fork
+        if plan.user and any(m.uid_mappings or m.gid_mappings or _idmap(m.options) for m in config.mounts):
+            # the init in a user namespace may not idmap a host filesystem: made here
+            from ketch.runtime.rootfs import open_idmapped_mounts
+
+            premade = open_idmapped_mounts(config, bundle)
         ctx = InitContext(
             container_id=container_id,
             config=config,
@@ -231,6 +248,7 @@ def create_container(
             preserve_fds=preserve_fds,
             no_pivot=no_pivot,
             new_keyring=not no_new_keyring,
+            premade=premade or None,
         )
         if ctx.two_stage:
             if run_mode:  # the init will be our grandchild: adopt it when the middle exits
@@ -244,6 +262,7 @@ def create_container(
             pid = _fork_fast(ctx)
         init_side.close()
         plan.close()
+        _close_all(premade)
         for fd in (console_fd, fifo_fd):
             if fd >= 0:
                 os.close(fd)
@@ -305,6 +324,7 @@ def create_container(
         for fd in (console_fd, fifo_fd):
             if fd >= 0:
                 os.close(fd)
+        _close_all(premade)
         plan.close()
         if isinstance(e, KetchError | KeyboardInterrupt):
             raise

@@ -230,3 +230,30 @@ def test_a_session_keyring_of_its_own(rt: Runtime, make_bundle: BundleFactory) -
     assert "keyring-host" not in listed
     rt("delete", "--force", "keyring-own", check=True)
     rt("delete", "--force", "keyring-host", check=True)
+
+
+def test_idmapped_mount_in_a_user_namespace(rt: Runtime, make_bundle: BundleFactory, open_dir: Path) -> None:
+    # the init of a user namespace may not idmap a host filesystem: create makes the
+    # detached idmapped mount on the host side and the init attaches it
+    data = open_dir / "data"
+    data.mkdir()
+    (data / "root-file").write_text("x")  # owned by the host's root
+
+    def userns(config: dict[str, Any]) -> None:
+        config["linux"]["namespaces"].append({"type": "user"})
+        config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        config["root"]["readonly"] = False
+        config["mounts"] = [m for m in config["mounts"] if m["destination"] not in ("/sys", "/sys/fs/cgroup")]
+        config["mounts"] += [
+            {"destination": "/plain", "type": "bind", "source": str(data), "options": ["rbind"]},
+            {"destination": "/mapped", "type": "bind", "source": str(data), "options": ["rbind", "idmap"]},
+        ]
+
+    bundle = make_bundle(["stat", "-c", "%u:%g", "/plain/root-file", "/mapped/root-file"], patch=userns, base=open_dir)
+    for name in ("plain", "mapped"):  # the rootfs is the host root's: made here
+        (bundle / "rootfs" / name).mkdir()
+    result = rt("run", "-b", str(bundle), "idm")
+    assert result.returncode == 0, result.stderr
+    # unmapped host root shows as the overflow id; through the idmapped mount it is root
+    assert result.stdout.split() == ["65534:65534", "0:0"]
