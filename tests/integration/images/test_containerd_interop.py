@@ -16,6 +16,8 @@ from ketch.images.save import save_to_path
 from ketch.images.store import ImageStore
 from tests.support.images import busybox_image, multilayer_image, store_image
 
+from .conftest import isolated
+
 pytestmark = [
     pytest.mark.root,
     pytest.mark.interop,
@@ -46,10 +48,10 @@ def ctr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
     (d / "config.toml").write_text(CONFIG.format(d=d))
     with open(d / "log", "wb") as log:
         proc = subprocess.Popen(
-            ["unshare", "--net", "containerd", "--config", str(d / "config.toml")],
+            isolated("unshare", "--net", "containerd", "--config", str(d / "config.toml")),
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-    base = ["ctr", "--address", str(d / "c.sock"), "--namespace", "ketch-test"]
+    base = isolated("ctr", "--address", str(d / "c.sock"), "--namespace", "ketch-test")
     try:
         for _ in range(100):
             if subprocess.run([*base, "version"], capture_output=True).returncode == 0:

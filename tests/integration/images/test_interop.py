@@ -12,6 +12,8 @@ from ketch.images.save import save_to_path
 from ketch.images.store import ImageStore
 from tests.support.images import multilayer_image, store_image
 
+from .conftest import isolated
+
 pytestmark = [
     pytest.mark.interop,
     pytest.mark.skipif(shutil.which("skopeo") is None, reason="needs skopeo"),
@@ -20,7 +22,7 @@ pytestmark = [
 
 def _skopeo(*args: str) -> None:
     subprocess.run(
-        ["skopeo", "--insecure-policy", *args], check=True, capture_output=True, timeout=120
+        isolated("skopeo", "--insecure-policy", *args), check=True, capture_output=True, timeout=120
     )
 
 

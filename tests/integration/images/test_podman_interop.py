@@ -14,6 +14,8 @@ from ketch.images.save import save_to_path
 from ketch.images.store import ImageStore
 from tests.support.images import multilayer_image, store_image
 
+from .conftest import isolated
+
 pytestmark = [
     pytest.mark.root,
     pytest.mark.interop,
@@ -23,8 +25,9 @@ pytestmark = [
 
 def _podman(state: Path, *args: str) -> str:
     out = subprocess.run(
-        ["podman", "--root", str(state / "root"), "--runroot", str(state / "run"),  # < 50 chars
-         "--storage-driver", "vfs", "--events-backend=file", "--cgroup-manager=cgroupfs", *args],
+        isolated("podman", "--root", str(state / "root"), "--runroot", str(state / "run"),
+                 "--tmpdir", str(state / "tmp"), "--storage-driver", "vfs",
+                 "--events-backend=file", "--cgroup-manager=cgroupfs", *args),
         check=True, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     return out.stdout
@@ -56,8 +59,9 @@ def test_podman_round_trip(tmp_path: Path) -> None:
     finally:
         if state.exists():
             subprocess.run(
-                ["podman", "--root", str(state / "root"), "--runroot", str(state / "run"),
-                 "--storage-driver", "vfs", "system", "reset", "--force"],
+                isolated("podman", "--root", str(state / "root"), "--runroot", str(state / "run"),
+                         "--tmpdir", str(state / "tmp"), "--storage-driver", "vfs",
+                         "system", "reset", "--force"),
                 capture_output=True, check=False, timeout=60,
             )  # fmt: skip
             shutil.rmtree(state, ignore_errors=True)
