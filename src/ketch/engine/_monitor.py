@@ -34,7 +34,16 @@ if TYPE_CHECKING:
 
     from ketch.engine._runtime import RuntimeClient
 
-__all__ = ["MONITOR_FILE", "MonitorSpec", "live_monitor", "process_start_time", "spawn_monitor"]
+__all__ = [
+    "MONITOR_FILE",
+    "MonitorSpec",
+    "Preforked",
+    "live_monitor",
+    "prefork",
+    "process_start_time",
+    "spawn_monitor",
+    "spec_args",
+]
 
 MONITOR_FILE = "monitor.pid"
 
@@ -126,6 +135,10 @@ def spawn_monitor(
                 os._exit(code)
         os.close(w)
         os.waitpid(pid, 0)
+    return _read_report(r)
+
+
+def _read_report(r: int) -> dict[str, Any]:
     chunks = []
     while True:
         data = os.read(r, 65536)
@@ -142,6 +155,84 @@ def spawn_monitor(
     return report
 
 
+def spec_args(spec: MonitorSpec) -> dict[str, Any]:
+    """The JSON-able part of ``spec`` (what a monitor started early or exec'd is told)."""
+    return {
+        "cid": spec.cid, "container_dir": spec.container_dir, "bundle": spec.bundle,
+        "tty": spec.tty, "open_stdin": spec.open_stdin, "stdin_once": spec.stdin_once,
+        "log_path": spec.log_path,
+    }
+
+
+class Preforked:
+    """A monitor forked before its container exists; it warms the runtime up meanwhile.
+
+    ``launch(spec)`` hands it the container and returns its report; ``cancel()``
+    (or dropping the pipe) makes it exit.
+    """
+
+    def __init__(self, go_fd: int, report_fd: int) -> None:
+        self._go = go_fd
+        self._report = report_fd
+
+    def launch(self, spec: MonitorSpec) -> dict[str, Any]:
+        data = json.dumps(spec_args(spec)).encode()
+        try:
+            os.write(self._go, data)
+        finally:
+            os.close(self._go)
+            self._go = -1
+        return _read_report(self._report)
+
+    def cancel(self) -> None:
+        for fd in (self._go, self._report):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._go = self._report = -1
+
+
+def prefork(
+    client: socket.socket | None, make_spec: Callable[[dict[str, Any]], MonitorSpec]
+) -> Preforked:
+    """Fork a monitor now (``ketch-runtime`` in-process): it imports and warms the runtime's
+    cgroup lock while the caller creates the container, then waits for ``launch``."""
+    go_r, go_w = os.pipe()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        code = 0
+        try:
+            os.close(go_w)
+            os.close(r)
+            os.setsid()
+            if os.fork() != 0:
+                os._exit(0)
+            keep = {w, go_r} | ({client.fileno()} if client is not None else set())
+            _detach_stdio(keep)
+            from ketch.runtime._warm import Warmup
+
+            warmup = Warmup()
+            import ketch.linux.prctl
+            import ketch.runtime.container
+            import ketch.runtime.create
+            import ketch.runtime.start  # noqa: F401 - loaded while the caller works
+            data = b""
+            while chunk := os.read(go_r, 65536):
+                data += chunk
+            if not data:  # cancelled
+                os._exit(0)
+            _Monitor(make_spec(json.loads(data)), w, client, warmup=warmup).run()
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(go_r)
+    os.close(w)
+    os.waitpid(pid, 0)
+    return Preforked(go_w, r)
+
+
 def _exec_monitor(
     spec: MonitorSpec, client: socket.socket | None, engine: dict[str, str], report_fd: int
 ) -> None:
@@ -149,10 +240,8 @@ def _exec_monitor(
 
     fds = [report_fd] + ([client.fileno()] if client is not None else [])
     args = {
-        "engine": engine, "cid": spec.cid, "container_dir": spec.container_dir,
-        "bundle": spec.bundle, "tty": spec.tty, "open_stdin": spec.open_stdin,
-        "stdin_once": spec.stdin_once, "log_path": spec.log_path,
-        "report_fd": report_fd, "client_fd": client.fileno() if client is not None else -1,
+        **spec_args(spec), "engine": engine, "report_fd": report_fd,
+        "client_fd": client.fileno() if client is not None else -1,
     }
     try:
         proc = subprocess.Popen(
@@ -226,8 +315,16 @@ class _Client:
 
 
 class _Monitor:
-    def __init__(self, spec: MonitorSpec, report_fd: int, client: socket.socket | None) -> None:
+    def __init__(
+        self,
+        spec: MonitorSpec,
+        report_fd: int,
+        client: socket.socket | None,
+        *,
+        warmup: Any = None,
+    ) -> None:
         self.spec = spec
+        self.warmup = warmup
         self.report_fd = report_fd
         self.first_client = client
         self.sel = selectors.DefaultSelector()
@@ -349,6 +446,8 @@ class _Monitor:
         try:
             if inproc is not None:
                 self._create_inproc(inproc, pid_file, stdio)
+            elif self.warmup is not None:
+                self.warmup.join()
             else:
                 self._create_exec(dfd, pid_file, stdio)
         except Exception as e:
@@ -383,7 +482,7 @@ class _Monitor:
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             console_fd = theirs.detach()
         try:
-            inproc.create(spec.cid, spec.bundle, pid_file, stdio, console_fd)
+            inproc.create(spec.cid, spec.bundle, pid_file, stdio, console_fd, warmup=self.warmup)
             if ours is not None:
                 ours.settimeout(10)
                 _, fds, _, _ = socket.recv_fds(ours, 1024, 1)

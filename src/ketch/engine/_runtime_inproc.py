@@ -15,6 +15,7 @@ import os
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
 
 __all__ = ["InProcessRuntime", "is_ketch_runtime"]
 
@@ -39,11 +40,16 @@ class InProcessRuntime:
         pid_file: str,
         stdio: tuple[int, int, int],
         console_fd: int | None = None,
+        *,
+        warmup: Any = None,
     ) -> None:
-        """``create``: the init waits for ``start``; ``console_fd`` (taken over) gets the pty."""
-        from ketch.runtime._warm import Warmup
+        """``create``: the init waits for ``start``; ``console_fd`` (taken over) gets the pty.
 
-        warmup = Warmup()
+        ``warmup``: a ``ketch.runtime._warm.Warmup`` started earlier (a pre-forked monitor)."""
+        if warmup is None:
+            from ketch.runtime._warm import Warmup
+
+            warmup = Warmup()
         from ketch.runtime.create import create_container
         from ketch.runtime.state import StateDir
 

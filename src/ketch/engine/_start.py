@@ -22,9 +22,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from ketch.engine._monitor import MonitorSpec, Preforked
     from ketch.engine.containers import ContainerService
 
-__all__ = ["INIT_PATH", "find_init", "start_container"]
+__all__ = ["INIT_PATH", "Prepared", "find_init", "monitor_spec", "start_container"]
 
 INIT_PATH = "/dev/init"
 _INIT_CANDIDATES = ("catatonit", "tini-static", "tini", "docker-init")
@@ -60,12 +61,58 @@ def _precheck(rootfs: str, record: dict[str, Any], args: list[str], env: list[st
         raise error from e
 
 
+class Prepared:
+    """What ``run`` sets up before its container exists: the attach pair, an early monitor."""
+
+    def __init__(
+        self, svc: ContainerService, attach: dict[str, bool] | None, *, early: bool = True
+    ) -> None:
+        from ketch.engine import _attach
+        from ketch.engine._monitor import prefork
+        from ketch.engine._runtime_inproc import is_ketch_runtime
+
+        self.attach = attach
+        self.ours: socket.socket | None = None
+        self.theirs: socket.socket | None = None
+        if attach is not None:
+            self.ours, self.theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            _attach.send_header(self.ours, stdin=bool(attach.get("stdin")),
+                                stdout=bool(attach.get("stdout")),
+                                stderr=bool(attach.get("stderr")))
+        self.monitor: Preforked | None = None
+        if early and svc.engine.monitor == "fork" and is_ketch_runtime(svc.engine.runtime):
+            self.monitor = prefork(self.theirs, lambda args: monitor_spec(svc, args))
+
+    def close(self) -> None:
+        """Undo what was not used (the early monitor exits when its pipe closes)."""
+        if self.monitor is not None:
+            self.monitor.cancel()
+        for sock in (self.ours, self.theirs):
+            if sock is not None:
+                sock.close()
+
+
+def monitor_spec(svc: ContainerService, args: dict[str, Any]) -> MonitorSpec:
+    """The monitor's spec from ``spec_args``, with the engine's callbacks."""
+    from ketch.engine._monitor import MonitorSpec
+
+    cid = str(args["cid"])
+    return MonitorSpec(
+        cid=cid, container_dir=str(args["container_dir"]), bundle=str(args["bundle"]),
+        runtime=svc.runtime, tty=bool(args["tty"]), open_stdin=bool(args["open_stdin"]),
+        stdin_once=bool(args["stdin_once"]), log_path=str(args["log_path"]),
+        finish=lambda code, error, notify: svc.finish(cid, code, error, notify),
+        failed=lambda message, code: None,  # the starter records failures
+    )
+
+
 def start_container(
     svc: ContainerService,
     cid: str,
     *,
     attach: dict[str, bool] | None,
     console_size: tuple[int, int] | None,
+    prepared: Prepared | None = None,
 ) -> socket.socket | None:
     from ketch.engine._spec import build_spec
     from ketch.engine._user import resolve_user
@@ -107,49 +154,43 @@ def start_container(
             if (svc.engine.runtime_root / cid).exists():  # left over from a crash
                 with contextlib.suppress(Exception):
                     svc.runtime.delete(cid, force=True)
-            return _spawn(svc, doc, str(bundle), attach)
+            return _spawn(svc, doc, str(bundle), attach, prepared)
         except BaseException:
             svc._unmount(cid)
             raise
 
 
 def _spawn(
-    svc: ContainerService, doc: dict[str, Any], bundle: str, attach: dict[str, bool] | None
+    svc: ContainerService,
+    doc: dict[str, Any],
+    bundle: str,
+    attach: dict[str, bool] | None,
+    prepared: Prepared | None,
 ) -> socket.socket | None:
-    from ketch.engine import _attach
-    from ketch.engine._monitor import MonitorSpec, spawn_monitor
+    from ketch.engine._monitor import spawn_monitor
     from ketch.engine._store import now_rfc3339
 
     cid = doc["ID"]
     config = doc["Config"]
-    ours: socket.socket | None = None
-    theirs: socket.socket | None = None
-    if attach is not None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        _attach.send_header(ours, stdin=bool(attach.get("stdin")),
-                            stdout=bool(attach.get("stdout")), stderr=bool(attach.get("stderr")))
-
-    def failed(message: str, code: int) -> None:
-        pass  # the starter records the failure (it holds the container lock)
-
-    spec = MonitorSpec(
-        cid=cid,
-        container_dir=str(svc.store.dir(cid)),
-        bundle=bundle,
-        runtime=svc.runtime,
-        tty=bool(config.get("Tty")),
-        open_stdin=bool(config.get("OpenStdin")),
-        stdin_once=bool(config.get("StdinOnce")),
-        log_path=doc["LogPath"],
-        finish=lambda code, error, notify: svc.finish(cid, code, error, notify),
-        failed=failed,
-    )
+    if prepared is None:
+        prepared = Prepared(svc, attach, early=False)
+    ours, theirs = prepared.ours, prepared.theirs
+    spec = monitor_spec(svc, {
+        "cid": cid, "container_dir": str(svc.store.dir(cid)), "bundle": bundle,
+        "tty": bool(config.get("Tty")), "open_stdin": bool(config.get("OpenStdin")),
+        "stdin_once": bool(config.get("StdinOnce")), "log_path": doc["LogPath"],
+    })
     try:
         engine = svc.engine
-        report = spawn_monitor(spec, theirs, engine=None if engine.monitor == "fork" else {
-            "root": str(engine.root), "runtime": engine.runtime,
-            "snapshotter": engine.snapshotter_kind})
+        if prepared.monitor is not None:
+            report = prepared.monitor.launch(spec)
+        else:
+            report = spawn_monitor(spec, theirs, engine=None if engine.monitor == "fork" else {
+                "root": str(engine.root), "runtime": engine.runtime,
+                "snapshotter": engine.snapshotter_kind})
     finally:
+        prepared.monitor = None
+        prepared.theirs = None
         if theirs is not None:
             theirs.close()
     state = doc["State"]

@@ -300,6 +300,38 @@ class ContainerService:
                     self.remove(cid, force=True)
             raise
 
+    def run(
+        self,
+        config: dict[str, Any],
+        host_config: dict[str, Any] | None = None,
+        name: str | None = None,
+        *,
+        attach: dict[str, bool] | None = None,
+        console_size: tuple[int, int] | None = None,
+    ) -> tuple[str, socket.socket | None]:
+        """create + start, with the monitor forked first so the runtime warms up meanwhile.
+
+        Returns the ID and, with ``attach``, the socket attached before the process runs.
+        """
+        from ketch.engine._start import Prepared, start_container
+        from ketch.errors import KetchError
+
+        prepared = Prepared(self, attach)
+        try:
+            cid = self.create(config, host_config, name)
+            try:
+                sock = start_container(self, cid, attach=attach, console_size=console_size,
+                                       prepared=prepared)
+            except (KetchError, OSError):
+                with contextlib.suppress(Exception):
+                    if self.store.load(cid)["HostConfig"].get("AutoRemove"):
+                        self.remove(cid, force=True)
+                raise
+            return cid, sock
+        finally:
+            if prepared.monitor is not None or prepared.theirs is not None:
+                prepared.close()  # not handed over: start failed before its monitor ran
+
     def finish(
         self, cid: str, code: int, error: str, notify: Callable[[], None] | None = None
     ) -> None:

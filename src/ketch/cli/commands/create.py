@@ -9,7 +9,12 @@ from ketch.cli.commands._create_flags import add_create_flags, create_request
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
     from ketch.cli._context import CliContext
+
+    _T = TypeVar("_T")
 
 __all__ = ["ERROR_EXIT_CODE", "configure", "create_container", "parse", "run"]
 
@@ -25,15 +30,22 @@ def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespac
     return parse_with_command(parser, argv)
 
 
-def create_container(args: argparse.Namespace, ctx: CliContext, *, detach: bool, rm: bool = False) -> str:
-    """Create (pulling the image first when it is missing); returns the container ID."""
+def create_container(
+    args: argparse.Namespace,
+    ctx: CliContext,
+    *,
+    detach: bool,
+    rm: bool = False,
+    make: Callable[[dict[str, Any], dict[str, Any], str | None], _T],
+) -> _T:
+    """``make(config, host_config, name)`` (the engine's create, or run), pulling the
+    image first when it is missing."""
     from ketch.errors import NotFound
 
     config, host_config = create_request(args, detach=detach)
     host_config["AutoRemove"] = rm
-    svc = ctx.engine().containers
     try:
-        return svc.create(config, host_config, args.name)
+        return make(config, host_config, args.name)
     except NotFound as e:
         if not str(e).startswith("No such image") or args.pull == "never":
             raise
@@ -41,7 +53,7 @@ def create_container(args: argparse.Namespace, ctx: CliContext, *, detach: bool,
     ctx.stderr.write(f"Unable to find image '{image}' locally\n")
     ctx.stderr.flush()
     _pull(ctx, args.image)
-    return svc.create(config, host_config, args.name)
+    return make(config, host_config, args.name)
 
 
 def _pull(ctx: CliContext, image: str) -> None:
@@ -64,6 +76,6 @@ def _pull(ctx: CliContext, image: str) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    cid = create_container(args, ctx, detach=True)
-    ctx.stdout.write(cid + "\n")
+    cid = create_container(args, ctx, detach=True, make=ctx.engine().containers.create)
+    ctx.stdout.write(f"{cid}\n")
     return 0

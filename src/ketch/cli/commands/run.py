@@ -11,6 +11,9 @@ from ketch.cli.commands._create_flags import add_create_flags
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import socket
+    from typing import Any
+
     from ketch.cli._context import CliContext
 
 __all__ = ["ERROR_EXIT_CODE", "configure", "parse", "run"]
@@ -38,10 +41,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.tty and args.interactive and not args.detach and not _isatty(ctx):
         ctx.stderr.write("the input device is not a TTY\n")  # docker's words and status
         return 1
-    cid = create_container(args, ctx, detach=args.detach, rm=args.rm)
     svc = ctx.engine().containers
     if args.detach:
-        svc.start(cid)
+        cid, _ = create_container(args, ctx, detach=True, rm=args.rm, make=svc.run)
         ctx.stdout.write(cid + "\n")
         return 0
     stdin_fd = None
@@ -49,7 +51,12 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         stdin_fd = ctx.stdin.fileno()
     size = terminal_size(stdin_fd if stdin_fd is not None else sys.stdout.fileno()) if args.tty else None
     attach = {"stdin": args.interactive, "stdout": True, "stderr": True}
-    sock = svc.start(cid, attach=attach, console_size=size)
+
+    def make(config: dict[str, Any], host_config: dict[str, Any], name: str | None
+             ) -> tuple[str, socket.socket | None]:
+        return svc.run(config, host_config, name, attach=attach, console_size=size)
+
+    cid, sock = create_container(args, ctx, detach=False, rm=args.rm, make=make)
     if sock is None:
         return 0
 
