@@ -51,6 +51,19 @@ def parse_signal(value: str | int) -> int:
     raise InvalidArgument(f"Invalid signal: {value}")
 
 
+def _top_chain_id(diff_ids: tuple[str, ...]) -> str:
+    """The OCI ChainID of the top layer ("" for none); hashlib only for several layers."""
+    if not diff_ids:
+        return ""
+    chain = diff_ids[0]
+    if len(diff_ids) > 1:
+        import hashlib
+
+        for diff_id in diff_ids[1:]:
+            chain = "sha256:" + hashlib.sha256(f"{chain} {diff_id}".encode()).hexdigest()
+    return chain
+
+
 def _oom_killed(cid: str) -> bool:
     """Whether the kernel's OOM killer acted in the container's cgroup (v1 or v2)."""
     candidates = (
@@ -91,7 +104,6 @@ class ContainerService:
 
         The image is unpacked into snapshots unless its top layer already is.
         """
-        from ketch.images.unpack import chain_ids
         from ketch.oci.image_spec import encode_record
 
         images = self.engine.images
@@ -100,8 +112,7 @@ class ContainerService:
         full = images.config(record)
         cfg = full.config
         image_config: dict[str, Any] = encode_record(cfg) if cfg is not None else {}
-        chains = chain_ids(full.rootfs.diff_ids)
-        top = chains[-1] if chains else ""
+        top = _top_chain_id(full.rootfs.diff_ids)
         try:
             if top:
                 self.engine.snapshotter.stat(top)

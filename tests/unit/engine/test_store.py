@@ -108,3 +108,12 @@ def test_half_made_containers(tmp_path: Path) -> None:
     store.dir(broken).mkdir()  # a create killed before its record was written
     assert store.ids() == [done]
     assert store.half_made() == [broken]
+
+
+def test_top_chain_id_matches_the_images_package() -> None:
+    from ketch.engine.containers import _top_chain_id
+    from ketch.images.unpack import chain_ids
+
+    ids = tuple(f"sha256:{c * 64}" for c in "abc")
+    for n in range(4):
+        assert _top_chain_id(ids[:n]) == (chain_ids(ids[:n])[-1] if n else "")
