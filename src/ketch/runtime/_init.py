@@ -17,6 +17,7 @@ import os
 from ketch.linux import ns
 from ketch.oci.runtime_spec import OCI_VERSION, Config, State
 from ketch.runtime._namespaces import FOR_CHILDREN, NamespacePlan
+from ketch.runtime._sealed import seal_imports
 from ketch.runtime._sync import Channel, error_payload
 
 TYPE_CHECKING = False
@@ -243,6 +244,7 @@ def _container(ctx: InitContext, host_pid: int, prepared: "Prepared") -> None:
             hooks.create_container, state_json(_state(ctx, host_pid, "creating")), "createContainer"
         )
     rootfs.enter_rootfs(config, root, no_pivot=ctx.no_pivot)
+    seal_imports()  # from here on, sys.path names the container's files
     if process.terminal:
         from ketch.runtime.console import setup_console
 

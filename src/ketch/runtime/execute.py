@@ -13,6 +13,7 @@ import os
 from ketch.errors import FailedPrecondition, InvalidArgument
 from ketch.linux import ns
 from ketch.oci.runtime_spec import Capabilities, Config, Process, User, config_from_json
+from ketch.runtime._sealed import seal_imports
 from ketch.runtime._sync import Channel, channel_pair, error_payload
 from ketch.runtime.container import Container
 from ketch.runtime.state import CREATED, RUNNING
@@ -277,6 +278,7 @@ def _grandchild(
     prepared = prepare_process(process, linux)  # still sees the host's files
     if "mount" in fds:
         ns.setns(fds["mount"], ns.CLONE_NEWNS)  # root and cwd become the container's
+        seal_imports()  # from here on, sys.path names the container's files
     os.chdir("/")
     for fd in fds.values():
         os.close(fd)

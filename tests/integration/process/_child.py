@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ketch.linux.mount import MS_PRIVATE, MS_REC, mount
 from ketch.oci.runtime_spec import Linux, Process, State
+from ketch.runtime._sealed import seal_imports
 from ketch.runtime.process import (
     apply_process,
     exec_process,
@@ -63,6 +64,7 @@ def run(
             mount("proc", str(rootfs / "proc"), "proc", 0)
             os.chroot(str(rootfs))
             os.chdir("/")
+            seal_imports()  # as the init does: no import from the container's tree
             if before is not None:
                 before()
             executable = resolve_executable(process)

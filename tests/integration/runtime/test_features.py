@@ -3,6 +3,7 @@
 import json
 import os
 import socket
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -257,3 +258,46 @@ def test_idmapped_mount_in_a_user_namespace(rt: Runtime, make_bundle: BundleFact
     assert result.returncode == 0, result.stderr
     # unmapped host root shows as the overflow id; through the idmapped mount it is root
     assert result.stdout.split() == ["65534:65534", "0:0"]
+
+
+def test_the_init_imports_nothing_inside_the_rootfs(rt: Runtime, make_bundle: BundleFactory, tmp_path: Path) -> None:
+    # After pivot_root, sys.path names the container's files: the init seals imports
+    # (ketch.runtime._sealed), so any lazy import on a path taken after the pivot makes
+    # the start fail.  This container takes as many of those paths as one can: seccomp,
+    # sysctl, hooks inside and outside, another user, HOME from /etc/passwd, a new cwd.
+    # A module planted where the host's sys.path points would otherwise be run as root.
+    marker = tmp_path / "planted-ran"
+
+    def patch(config: dict[str, Any]) -> None:
+        process = config["process"]
+        process["user"] = {"uid": 1000, "gid": 1000, "additionalGids": [1001]}
+        process["env"] = ["PATH=/bin"]
+        process["cwd"] = "/home/app/new"
+        process["noNewPrivileges"] = False
+        process["oomScoreAdj"] = 100
+        config["root"]["readonly"] = False
+        config["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}
+        config["linux"]["seccomp"] = {
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}],
+        }
+        config["hooks"] = {
+            "createContainer": [{"path": "/bin/true"}],
+            "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "cat >/tmp/start.json"]}],
+        }
+
+    script = "echo $HOME; pwd; id -u; cat /proc/sys/net/ipv4/ip_forward; mkdir /tmp/x || echo blocked"
+    bundle = make_bundle(["sh", "-c", script], patch=patch)
+    rootfs = bundle / "rootfs"
+    for entry in sys.path:  # hostile copies of a few lazily imported stdlib modules
+        if entry.startswith("/") and not entry.endswith(".zip"):
+            planted = rootfs / entry.lstrip("/")
+            planted.mkdir(parents=True, exist_ok=True)
+            for name in ("traceback", "linecache", "json", "array", "contextlib", "shlex"):
+                (planted / f"{name}.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    result = rt("run", "-b", str(bundle), "sealed")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["/home/app", "/home/app/new", "1000", "1", "blocked"]
+    assert (rootfs / "tmp" / "start.json").exists()
+    assert not marker.exists()
