@@ -480,6 +480,34 @@ class ContainerService:
                 return None
             time.sleep(0.05)
 
+    def attach(
+        self, ref: str, *, stdin: bool = False, stdout: bool = True, stderr: bool = True
+    ) -> socket.socket:
+        """A socket on the running container's monitor speaking ``_attach``'s frames."""
+        from ketch.engine import _attach
+
+        doc = self.get(ref)
+        if not doc["State"]["Running"]:
+            raise Conflict("You cannot attach to a stopped container, start it first")
+        if doc["State"]["Paused"]:
+            raise Conflict("You cannot attach to a paused container, unpause it first")
+        try:
+            sock = _attach.connect(str(self.store.dir(doc["ID"])))
+        except OSError as e:
+            raise Conflict(f"container {doc['ID'][:12]} is exiting: {e.strerror}") from e
+        _attach.send_header(sock, stdin=stdin and bool(doc["Config"].get("OpenStdin")),
+                            stdout=stdout, stderr=stderr)
+        return sock
+
+    def resize(self, ref: str, rows: int, cols: int) -> None:
+        """Set the size of a running container's terminal (``-t``)."""
+        from ketch.engine import _attach
+
+        if rows <= 0 or cols <= 0 or rows > 65535 or cols > 65535:
+            raise InvalidArgument(f"invalid terminal size {rows}x{cols}")
+        with self.attach(ref, stdout=False, stderr=False) as sock:
+            sock.sendall(_attach.frame(_attach.RESIZE, f"{rows} {cols}".encode()))
+
     def wait(self, ref: str, condition: str = "not-running") -> int:
         doc = self.get(ref)
         if condition == "removed" or doc["State"]["Running"]:

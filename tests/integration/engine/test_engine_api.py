@@ -85,3 +85,20 @@ def test_concurrent_creates_with_one_name(ketch: Ketch) -> None:
         codes = sorted(pool.map(create, range(4)))
     assert codes == [0, 125, 125, 125]
     assert len(ketch.container_ids()) == 1
+
+
+def test_attach_and_resize(engine: Engine) -> None:
+    svc = engine.containers
+    cid = svc.create({"Image": "busybox", "Tty": True, "OpenStdin": True,
+                      "Cmd": ["sh", "-c", "read line; stty size; echo got-$line"]}, {})
+    svc.start(cid)
+    with svc.attach(cid, stdin=True) as sock:
+        svc.resize(cid, 33, 99)
+        sock.sendall(_attach.frame(_attach.STDIN, b"x\n"))
+        out, _, code = _drain(sock)
+    assert code == 0
+    assert b"33 99" in out and b"got-x" in out
+    with pytest.raises(Conflict, match="stopped container"):
+        svc.attach(cid)
+    with pytest.raises(InvalidArgument):
+        svc.resize(cid, 0, 10)

@@ -20,18 +20,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from ketch.cli.commands._session import parse_detach_keys, relay
-    from ketch.engine import _attach
-    from ketch.errors import Conflict
 
     svc = ctx.engine().containers
     doc = svc.get(args.container)
-    if not doc["State"]["Running"]:
-        raise Conflict("You cannot attach to a stopped container, start it first")
-    if doc["State"]["Paused"]:
-        raise Conflict("You cannot attach to a paused container, unpause it first")
     stdin = bool(doc["Config"].get("OpenStdin")) and not args.no_stdin
-    sock = _attach.connect(str(svc.store.dir(doc["ID"])))
-    _attach.send_header(sock, stdin=stdin, stdout=True, stderr=True)
+    sock = svc.attach(doc["ID"], stdin=stdin)
     code = relay(sock, stdout=ctx.stdout, stderr=ctx.stderr,
                  stdin_fd=ctx.stdin.fileno() if stdin else None,
                  tty=bool(doc["Config"].get("Tty")),
