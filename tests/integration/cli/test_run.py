@@ -54,7 +54,7 @@ def test_flags_env_workdir_entrypoint_hostname(ketch: Ketch, tmp_path: os.PathLi
     assert ketch.container_ids() == []
 
 
-@pytest.mark.xfail(reason="ketch-runtime: create+start of a non-root process fails ('it has stopped')",
+@pytest.mark.xfail(reason="ketch-runtime: a non-root init cannot reopen exec.fifo (0600) for writing",
                    strict=False)
 def test_user_name_and_uid(ketch: Ketch) -> None:
     out = ketch.ok("run", "--rm", "-u", "app", "-w", "/home/app", "busybox", "sh", "-c",
