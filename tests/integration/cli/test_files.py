@@ -95,3 +95,14 @@ def test_export_top_commit(ketch: Ketch, tmp_path: os.PathLike[str]) -> None:
     assert image_id.startswith("sha256:")
     assert ketch.ok("run", "--rm", "snapshot:v1") == "changed\n"
     ketch.ok("rm", "-f", cid)
+
+
+def test_cp_out_skips_device_nodes(ketch: Ketch, tmp_path: os.PathLike[str]) -> None:
+    cid = ketch.ok("run", "-d", "busybox", "sh", "-c",
+                   "mkdir /x && mknod /x/null c 1 3 && echo f > /x/file && sleep 1000").strip()
+    for _ in range(50):
+        if ketch("exec", cid, "test", "-e", "/x/file").returncode == 0:
+            break
+    out = os.path.join(tmp_path, "out")
+    ketch.ok("cp", f"{cid}:/x", out)
+    assert sorted(os.listdir(out)) == ["file"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tarfile
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ def split_container_path(arg: str) -> tuple[str | None, str]:
 
 
 def _to_host(ctx: CliContext, container: str, path: str, dest: str) -> None:
-    import tarfile
     import tempfile
 
     from ketch.errors import NotFound
@@ -54,7 +54,7 @@ def _to_host(ctx: CliContext, container: str, path: str, dest: str) -> None:
             svc.get_archive(container, path, spool)
             spool.seek(0)
             with tarfile.open(fileobj=spool, mode="r:") as tar:
-                tar.extractall(tmp, filter="tar")
+                tar.extractall(tmp, filter=_host_filter)
         if contents_only:
             os.makedirs(dest, exist_ok=True)
             for entry in os.listdir(tmp):
@@ -63,6 +63,14 @@ def _to_host(ctx: CliContext, container: str, path: str, dest: str) -> None:
         for entry in os.listdir(tmp):
             target = os.path.join(dest, entry) if os.path.isdir(dest) else dest
             _move(os.path.join(tmp, entry), target)
+
+
+def _host_filter(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:
+    """tarfile's "tar" filter (no absolute or escaping paths, no setuid bits), and no
+    device nodes or fifos: a container must not plant a device file on the host."""
+    if member.ischr() or member.isblk() or member.isfifo():
+        return None
+    return tarfile.tar_filter(member, dest)
 
 
 def _move(source: str, target: str) -> None:
@@ -78,7 +86,6 @@ def _move(source: str, target: str) -> None:
 
 
 def _to_container(ctx: CliContext, src: str, container: str, path: str) -> None:
-    import tarfile
     import tempfile
 
     from ketch.errors import NotFound
