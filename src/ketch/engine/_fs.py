@@ -22,13 +22,24 @@ __all__ = ["export", "get_archive", "mounted", "put_archive", "stat_path"]
 
 @contextlib.contextmanager
 def mounted(svc: ContainerService, ref: str) -> Iterator[tuple[dict[str, Any], str]]:
-    """(record, rootfs path) with the rootfs mounted for the duration."""
+    """(record, rootfs path) with the rootfs mounted for the duration.
+
+    A running container is frozen meanwhile (unless it already is), so its
+    processes cannot swap a directory for a symlink while a copy walks the tree.
+    """
     cid = svc.store.resolve(ref)
     with svc.store.container_lock(cid):
         doc = svc._reconciled(svc.store.load(cid), locked=True)
         target = svc._rootfs(cid)
         if doc["State"]["Running"] and os.path.ismount(target):
-            yield doc, target
+            frozen = not doc["State"]["Paused"]
+            if frozen:
+                svc.runtime.pause(cid)
+            try:
+                yield doc, target
+            finally:
+                if frozen:
+                    svc.runtime.resume(cid)
             return
         svc._mount(doc)
         try:
