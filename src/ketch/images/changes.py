@@ -37,7 +37,7 @@ def _json_array(text: str) -> list[str] | None:
         return None
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None  # docker treats a broken JSON array as shell form
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         return None

@@ -8,7 +8,6 @@ image is checked complete before any name is written; on error the blobs this
 load added are removed again and no name changes.
 """
 
-import json
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -38,6 +37,7 @@ from ketch.oci.image_spec import (
     is_foreign_layer,
     parse_image_config,
     parse_index,
+    parse_json,
     parse_manifest,
     to_json_bytes,
 )
@@ -119,10 +119,7 @@ def _existing(content: ContentStore, algorithm: str, encoded: str) -> bool:
 
 
 def _json(data: bytes, what: str) -> Any:
-    try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise InvalidArgument(f"{what}: not valid JSON: {e}") from e
+    return parse_json(data, what)
 
 
 def _verify_blob_names(contents: ArchiveContents) -> None:

@@ -135,7 +135,7 @@ class ImageStore:
             )
         except FileNotFoundError:
             return None
-        except (ValueError, KeyError, TypeError, InvalidArgument) as e:
+        except (ValueError, KeyError, TypeError, RecursionError, InvalidArgument) as e:
             raise InvalidArgument(f"image record {path.name} is corrupt: {e}") from e
 
     def _lookup(self, name: str) -> ImageRecord | None:

@@ -34,6 +34,7 @@ __all__ = [
     "INDEX_MEDIA_TYPES",
     "LAYER_MEDIA_TYPES",
     "MANIFEST_MEDIA_TYPES",
+    "MAX_JSON_DEPTH",
     "MEDIA_TYPE_OCI_CONFIG",
     "MEDIA_TYPE_OCI_EMPTY",
     "MEDIA_TYPE_OCI_INDEX",
@@ -63,6 +64,7 @@ __all__ = [
     "manifest_to_json",
     "parse_image_config",
     "parse_index",
+    "parse_json",
     "parse_manifest",
     "to_json_bytes",
 ]
@@ -83,6 +85,10 @@ DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar"
 DOCKER_FOREIGN_LAYER = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+
+# image documents nest a handful of levels; anything deeper is hostile (and would
+# exhaust the interpreter's recursion limit in the parser or when encoded again)
+MAX_JSON_DEPTH = 64
 
 ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name"
 ANNOTATION_CREATED = "org.opencontainers.image.created"
@@ -264,11 +270,37 @@ def descriptor_to_json(descriptor: Descriptor) -> "dict[str, Any]":
 # ---------------------------------------------------------------------- decoding
 
 
-def _load(data: bytes, what: str) -> "dict[str, Any]":
+def parse_json(data: bytes | str, what: str) -> "Any":
+    """Untrusted JSON text; ``InvalidArgument`` naming ``what`` if it is malformed or
+    nested deeper than ``MAX_JSON_DEPTH`` arrays/objects."""
     try:
         doc = json.loads(data)
+    except RecursionError as e:
+        raise InvalidArgument(f"{what}: JSON nested too deeply") from e
     except (ValueError, UnicodeDecodeError) as e:
         raise InvalidArgument(f"{what}: not valid JSON: {e}") from e
+    if isinstance(doc, dict | list):
+        _check_depth(doc, what)
+    return doc
+
+
+def _check_depth(doc: "dict[str, Any] | list[Any]", what: str) -> None:
+    level: list[Any] = [doc]
+    depth = 1
+    while level:
+        if depth > MAX_JSON_DEPTH:
+            raise InvalidArgument(f"{what}: JSON nested more than {MAX_JSON_DEPTH} levels deep")
+        below: list[Any] = []
+        for value in level:
+            for item in value.values() if isinstance(value, dict) else value:
+                if isinstance(item, dict | list):
+                    below.append(item)
+        level = below
+        depth += 1
+
+
+def _load(data: bytes, what: str) -> "dict[str, Any]":
+    doc = parse_json(data, what)
     if not isinstance(doc, dict):
         raise InvalidArgument(f"{what}: expected a JSON object")
     return doc

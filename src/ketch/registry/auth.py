@@ -73,6 +73,8 @@ class DockerConfig:
             data = json.loads(self.path.read_bytes())
         except FileNotFoundError:
             return {}
+        except RecursionError as e:
+            raise InvalidArgument(f"docker config {self.path}: JSON nested too deeply") from e
         except (OSError, ValueError) as e:
             raise InvalidArgument(f"cannot read docker config {self.path}: {e}") from e
         if not isinstance(data, dict):
@@ -216,7 +218,7 @@ def _helper_get(helper: str, key: str) -> Credentials | None:
         return None
     try:
         doc = json.loads(out)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise Unavailable(f"docker-credential-{helper} get: output is not JSON") from e
     user, secret = doc.get("Username"), doc.get("Secret")
     if not isinstance(user, str) or not isinstance(secret, str) or not secret:

@@ -191,7 +191,7 @@ class TokenAuthority:
             header = json.loads(_unb64url(parts[0]))
             claims = json.loads(_unb64url(parts[1]))
             signature = _unb64url(parts[2])
-        except (ValueError, UnicodeDecodeError) as e:
+        except (ValueError, UnicodeDecodeError, RecursionError) as e:
             raise PermissionDenied("malformed token") from e
         if not isinstance(header, dict) or header.get("alg") != "HS256":
             raise PermissionDenied("token algorithm must be HS256")
