@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import aiohttp
+from urllib.parse import urlencode
 
 from ketch.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
 from ketch.oci._record import Record
 from ketch.registry.auth import Credentials
 from ketch.registry.client._client import RegistryClient
-from ketch.registry.client._transport import raise_for_status, read_error
+from ketch.registry.client._transport import TRANSIENT, raise_for_status, read_error, read_json
 from ketch.registry.config import DOCKER_HUB_DOMAIN, DOCKER_HUB_REGISTRY, host_of
 
-__all__ = ["SearchResult", "login_async", "logout", "registry_host", "search_async"]
+__all__ = ["SearchResult", "login_sync", "logout", "registry_host", "search_sync"]
 
 DOCKER_HUB_INDEX = "index.docker.io"
 
@@ -32,9 +32,7 @@ def registry_host(registry: str | None) -> str:
     return host
 
 
-async def login_async(
-    client: RegistryClient, registry: str | None, username: str, password: str
-) -> str:
+def login_sync(client: RegistryClient, registry: str | None, username: str, password: str) -> str:
     """Check the credentials (a token for Bearer registries, /v2/ for Basic) and store them.
 
     Returns the registry host.  ``PermissionDenied`` if the registry refuses them.
@@ -43,11 +41,11 @@ async def login_async(
         raise InvalidArgument("username and password are required")
     host = registry_host(registry)
     creds = Credentials(username, password)
-    async with client.transport(creds, host) as transport:
-        await transport.ping(host)
-        resp = await transport.request("GET", host, "/v2/", retry=False)
+    with client.transport(creds, host) as transport:
+        transport.ping(host)
+        resp = transport.request("GET", host, "/v2/", retry=False)
         status = resp.status
-        message = await read_error(resp)
+        message = read_error(resp)
         if status in (401, 403):
             raise PermissionDenied(
                 f"login to {host} failed: unauthorized: incorrect username or password"
@@ -72,7 +70,7 @@ class SearchResult(Record):
     is_automated: bool = False
 
 
-async def search_async(client: RegistryClient, term: str, *, limit: int = 25) -> list[SearchResult]:
+def search_sync(client: RegistryClient, term: str, *, limit: int = 25) -> list[SearchResult]:
     """Search a registry's v1 search API (Docker Hub by default; ``host/term`` elsewhere)."""
     if not term:
         raise InvalidArgument("search term must not be empty")
@@ -81,21 +79,19 @@ async def search_async(client: RegistryClient, term: str, *, limit: int = 25) ->
     host, sep, query = term.partition("/")
     if not sep or ("." not in host and ":" not in host and host != "localhost"):
         host, query = DOCKER_HUB_INDEX, term
-    async with client.transport() as transport:
+    with client.transport() as transport:
         if host != DOCKER_HUB_INDEX:  # learn the scheme (plain HTTP on loopback)
-            await transport.ping(host)
+            transport.ping(host)
         base = transport.base_url(host)
+        url = base._replace(target="/v1/search?" + urlencode({"q": query, "n": str(limit)}))
         try:
-            async with transport.session.get(
-                base.with_path("/v1/search").with_query({"q": query, "n": str(limit)}),
-                ssl=transport.ssl_for(host) if base.scheme == "https" else False,
-            ) as resp:
+            with transport.send("GET", url) as resp:
                 if resp.status == 404:
                     raise NotFound(f"{host} has no search API")
                 if resp.status != 200:
-                    raise_for_status(resp.status, f"search on {host}", await read_error(resp))
-                doc = await resp.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError) as e:
+                    raise_for_status(resp.status, f"search on {host}", read_error(resp))
+                doc = read_json(resp, f"search answer of {host}")
+        except TRANSIENT as e:
             raise Unavailable(f"search on {host}: {e}") from e
     results = doc.get("results") if isinstance(doc, dict) else None
     out = []

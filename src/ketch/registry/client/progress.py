@@ -8,8 +8,8 @@ for the daemon's streams; ``JsonLinesProgress`` writes them one per line,
 
 from __future__ import annotations
 
-import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import IO, Any
 
@@ -23,6 +23,7 @@ __all__ = [
     "RichProgress",
     "auto_progress",
     "event_stream",
+    "serialized",
     "short_id",
 ]
 
@@ -55,6 +56,17 @@ ProgressCallback = Callable[[ProgressEvent], None]
 def short_id(digest: str) -> str:
     """The 12-character id docker shows for a digest."""
     return digest.split(":", 1)[-1][:12]
+
+
+def serialized(callback: ProgressCallback) -> ProgressCallback:
+    """``callback`` called by one thread at a time (pulls and pushes report from several)."""
+    lock = threading.Lock()
+
+    def report(event: ProgressEvent) -> None:
+        with lock:
+            callback(event)
+
+    return report
 
 
 class JsonLinesProgress:
@@ -157,10 +169,18 @@ async def event_stream(
     JSON stream): ``async for e in event_stream(lambda cb: pull_async(..., progress=cb))``.
 
     The operation's error is raised after the events before it; closing the iterator
-    early cancels the operation.
+    early cancels the operation (a pull or push running in a thread finishes its
+    current transfers first).
     """
+    import asyncio
+
+    loop = asyncio.get_running_loop()
     queue: asyncio.Queue[ProgressEvent] = asyncio.Queue()
-    task = asyncio.ensure_future(operation(queue.put_nowait))
+
+    def put(event: ProgressEvent) -> None:  # from the loop's thread or a worker thread
+        loop.call_soon_threadsafe(queue.put_nowait, event)
+
+    task = asyncio.ensure_future(operation(put))
     try:
         while True:
             getter = asyncio.ensure_future(queue.get())

@@ -3,7 +3,8 @@ then its manifests, children before the index."""
 
 from __future__ import annotations
 
-import asyncio
+import threading
+import time
 
 from ketch.content import ContentStore
 from ketch.errors import InvalidArgument, NotFound, Unavailable
@@ -19,9 +20,14 @@ from ketch.oci.image_spec import (
 )
 from ketch.registry.client._client import RegistryClient
 from ketch.registry.client._repository import RemoteRepository
-from ketch.registry.client.progress import ProgressCallback, ProgressEvent, short_id
+from ketch.registry.client.progress import (
+    ProgressCallback,
+    ProgressEvent,
+    serialized,
+    short_id,
+)
 
-__all__ = ["push_async"]
+__all__ = ["push_sync"]
 
 _PROGRESS_STEP = 1 << 20
 
@@ -44,67 +50,105 @@ class _Pusher:
         self.content = content
         self.mount_sources = mount_sources
         self.report = report
-        self.semaphore = asyncio.Semaphore(client.concurrency)
-        self.done: dict[str, asyncio.Future[None]] = {}
+        self._lock = threading.Lock()
+        self.done: dict[str, threading.Event] = {}
+        self.errors: dict[str, BaseException] = {}
 
-    async def blob(self, desc: Descriptor, layer: bool) -> None:
+    def blob(self, desc: Descriptor, layer: bool) -> None:
         """Push one blob once, however many manifests share it."""
-        future = self.done.get(desc.digest)
-        if future is not None:
-            return await asyncio.shield(future)
-        future = asyncio.get_running_loop().create_future()
-        self.done[desc.digest] = future
+        with self._lock:
+            event = self.done.get(desc.digest)
+            mine = event is None
+            if event is None:
+                event = self.done[desc.digest] = threading.Event()
+        if not mine:
+            event.wait()
+            error = self.errors.get(desc.digest)
+            if error is not None:
+                raise error
+            return
         try:
-            await self._blob(desc, layer)
-            future.set_result(None)
+            self._blob(desc, layer)
         except BaseException as e:
-            future.set_exception(e)
-            future.exception()  # retrieved: the caller re-raises it
+            self.errors[desc.digest] = e
             raise
+        finally:
+            event.set()
 
-    async def _blob(self, desc: Descriptor, layer: bool) -> None:
+    def _blob(self, desc: Descriptor, layer: bool) -> None:
         ident = short_id(desc.digest)
         if not self.content.exists(desc.digest):
             raise NotFound(f"blob {desc.digest} of the image is not in the content store")
-        async with self.semaphore:
-            if await self.repo.blob_exists(desc.digest):
+        if self.repo.blob_exists(desc.digest):
+            if layer:
+                self.report(ProgressEvent("Layer already exists", id=ident))
+            return
+        location = None
+        for source in self.mount_sources.get(desc.digest, ())[:2]:
+            location = self.repo.mount_blob(desc.digest, source)
+            if location is None:
                 if layer:
-                    self.report(ProgressEvent("Layer already exists", id=ident))
+                    self.report(ProgressEvent(f"Mounted from {source}", id=ident))
                 return
-            location = None
-            for source in self.mount_sources.get(desc.digest, ())[:2]:
-                location = await self.repo.mount_blob(desc.digest, source)
-                if location is None:
-                    if layer:
-                        self.report(ProgressEvent(f"Mounted from {source}", id=ident))
-                    return
-                break  # the 202 session is used for the upload
-            last = [0]
+            break  # the 202 session is used for the upload
+        last = [0]
 
-            def on_bytes(sent: int) -> None:
-                if layer and (sent - last[0] >= _PROGRESS_STEP or sent == desc.size):
-                    last[0] = sent
-                    self.report(ProgressEvent("Pushing", id=ident, current=sent, total=desc.size))
+        def on_bytes(sent: int) -> None:
+            if layer and (sent - last[0] >= _PROGRESS_STEP or sent == desc.size):
+                last[0] = sent
+                self.report(ProgressEvent("Pushing", id=ident, current=sent, total=desc.size))
 
-            attempts = max(1, self.client.retries)
-            for attempt in range(1, attempts + 1):
-                if location is None:
-                    location = await self.repo.start_upload()
-                try:
-                    await self.repo.upload_blob(
-                        desc, self.content, location, on_bytes, chunk_size=self.client.chunk_size
-                    )
-                    break
-                except Unavailable:  # a broken connection: start a new upload session
-                    if attempt == attempts:
-                        raise
-                    location = None
-                    last[0] = 0
-                    await asyncio.sleep(self.client.backoff * 2 ** (attempt - 1))
+        attempts = max(1, self.client.retries)
+        for attempt in range(1, attempts + 1):
+            if location is None:
+                location = self.repo.start_upload()
+            try:
+                self.repo.upload_blob(
+                    desc, self.content, location, on_bytes, chunk_size=self.client.chunk_size
+                )
+                break
+            except Unavailable:  # a broken connection: start a new upload session
+                if attempt == attempts:
+                    raise
+                location = None
+                last[0] = 0
+                time.sleep(self.client.backoff * 2 ** (attempt - 1))
         if layer:
             self.report(ProgressEvent("Pushed", id=ident))
 
-    async def image(self, desc: Descriptor, reference: str | None) -> None:
+    def blobs(self, items: list[tuple[Descriptor, bool]]) -> None:
+        """Push ``items`` with ``client.concurrency`` threads; the first error is raised
+        once every thread has stopped."""
+        queue = list(items)
+        lock = threading.Lock()
+        errors: list[BaseException] = []
+
+        def work() -> None:
+            while True:
+                with lock:
+                    if not queue or errors:
+                        return
+                    desc, layer = queue.pop(0)
+                try:
+                    self.blob(desc, layer)
+                except BaseException as e:
+                    with lock:
+                        errors.append(e)
+                    return
+
+        threads = [
+            threading.Thread(target=work, daemon=True)
+            for _ in range(min(self.client.concurrency, len(queue)))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.5)
+        if errors:
+            raise errors[0]
+
+    def image(self, desc: Descriptor, reference: str | None) -> None:
         """Push a single-platform manifest's blobs, then the manifest."""
         data = self.content.read(desc.digest, max_size=4 << 20)
         manifest = parse_manifest(data, what=f"manifest {desc.digest}")
@@ -113,18 +157,11 @@ class _Pusher:
             self.report(ProgressEvent("Preparing", id=short_id(layer.digest)))
         for layer in layers:
             self.report(ProgressEvent("Waiting", id=short_id(layer.digest)))
-        tasks = [asyncio.ensure_future(self.blob(layer, True)) for layer in layers]
-        tasks.append(asyncio.ensure_future(self.blob(manifest.config, False)))
-        try:
-            await asyncio.gather(*tasks)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        await self.repo.put_manifest(reference or desc.digest, desc.media_type, data)
+        self.blobs([*((layer, True) for layer in layers), (manifest.config, False)])
+        self.repo.put_manifest(reference or desc.digest, desc.media_type, data)
 
 
-async def push_async(
+def push_sync(
     client: RegistryClient,
     reference: str,
     *,
@@ -133,7 +170,7 @@ async def push_async(
     progress: ProgressCallback | None = None,
 ) -> Descriptor:
     """Push the local image ``reference``; returns the descriptor pushed under the tag."""
-    report = progress or _noop
+    report = serialized(progress) if progress is not None else _noop
     ref = parse_reference(reference)
     try:
         record = images.get(ref.string())
@@ -145,14 +182,14 @@ async def push_async(
     mount_sources = _mount_sources(images, ref)
     report(ProgressEvent(f"The push refers to repository [{ref.name}]"))
     target = record.target
-    async with client.transport() as transport:
+    with client.transport() as transport:
         repo = RemoteRepository(transport, endpoint, push=True)
         pusher = _Pusher(client, repo, content, mount_sources, report)
         tag = ref.tag if ref.digest is None else None
         if target.media_type in INDEX_MEDIA_TYPES:
-            target = await _push_index(pusher, images, record, target, tag)
+            target = _push_index(pusher, images, record, target, tag)
         elif target.media_type in MANIFEST_MEDIA_TYPES:
-            await pusher.image(target, tag)
+            pusher.image(target, tag)
         else:
             raise InvalidArgument(f"cannot push {ref.familiar()}: unsupported {target.media_type}")
     if target.digest == record.target.digest:  # docker's RepoDigests after a push
@@ -161,7 +198,7 @@ async def push_async(
     return target
 
 
-async def _push_index(
+def _push_index(
     pusher: _Pusher, images: ImageStore, record: object, target: Descriptor, tag: str | None
 ) -> Descriptor:
     """Push every child present locally, then the index; if a child is neither here nor
@@ -171,7 +208,7 @@ async def _push_index(
     local = [d for d in index.manifests if pusher.content.exists(d.digest)]
     missing = [d for d in index.manifests if not pusher.content.exists(d.digest)]
     for child in missing:
-        if not await pusher.repo.manifest_exists(child.digest):
+        if not pusher.repo.manifest_exists(child.digest):
             from ketch.images.store import ImageRecord
 
             assert isinstance(record, ImageRecord)
@@ -185,19 +222,19 @@ async def _push_index(
             pusher.report(
                 ProgressEvent(f"index {target.digest} is incomplete here: pushing {chosen.digest}")
             )
-            await pusher.image(chosen, tag)
+            pusher.image(chosen, tag)
             return chosen
     for child in local:
         if child.media_type in MANIFEST_MEDIA_TYPES:
-            await pusher.image(child, None)
+            pusher.image(child, None)
         elif child.media_type in INDEX_MEDIA_TYPES:
             raise InvalidArgument(f"nested index {child.digest} is not supported for push")
         else:
-            await pusher.blob(child, False)
-            await pusher.repo.put_manifest(
+            pusher.blob(child, False)
+            pusher.repo.put_manifest(
                 child.digest, child.media_type, pusher.content.read(child.digest, max_size=4 << 20)
             )
-    await pusher.repo.put_manifest(tag or target.digest, target.media_type, data)
+    pusher.repo.put_manifest(tag or target.digest, target.media_type, data)
     return target
 
 
