@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +192,8 @@ def _run_helper(helper: str, action: str, payload: str) -> str:
     program = f"docker-credential-{helper}"
     if "/" in helper or not helper.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise InvalidArgument(f"bad credential helper name {helper!r}")
+    import subprocess  # only for credential helpers: not on every pull's path
+
     try:
         result = subprocess.run(
             [program, action], input=payload, capture_output=True, text=True, timeout=60

@@ -18,7 +18,6 @@ registries (127.0.0.0/8, ::1, localhost) may always use plain HTTP.
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +74,13 @@ def is_loopback(host: str) -> bool:
         name = name.split(":", 1)[0]
     if name == "localhost" or name.endswith(".localhost"):
         return True
+    if name.startswith("127.") and name.replace(".", "").isdigit():
+        parts = name.split(".")
+        return len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts)
+    if not name or not (name[0].isdigit() or ":" in name):
+        return False  # a DNS name: no address parsing
+    import ipaddress
+
     try:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
