@@ -192,6 +192,24 @@ class Preforked:
         self._go = self._report = -1
 
 
+# what the runtime's create/start import (measured): loaded while the caller creates
+_RUNTIME_MODULES = (
+    "ketch.linux.prctl", "ketch.runtime.container", "ketch.runtime.create",
+    "ketch.runtime.start", "ketch.oci.validate", "ketch.oci._runtime_config_validator",
+    "ketch.runtime.process", "ketch.runtime.rootfs", "ketch.runtime._process_seccomp",
+    "ketch.runtime._seccomp_rules", "ketch.cgroups", "ketch.cgroups.devices",
+    "ketch.cgroups._validate", "ketch.cgroups._v1_set", "ketch.linux.seccomp",
+)
+
+
+def _preload() -> None:
+    import importlib
+
+    for name in _RUNTIME_MODULES:
+        with contextlib.suppress(ImportError):  # an optimisation only: names may move
+            importlib.import_module(name)
+
+
 def prefork(
     client: socket.socket | None, make_spec: Callable[[dict[str, Any]], MonitorSpec]
 ) -> Preforked:
@@ -213,10 +231,7 @@ def prefork(
             from ketch.runtime._warm import Warmup
 
             warmup = Warmup()
-            import ketch.linux.prctl
-            import ketch.runtime.container
-            import ketch.runtime.create
-            import ketch.runtime.start  # noqa: F401 - loaded while the caller works
+            _preload()
             data = b""
             while chunk := os.read(go_r, 65536):
                 data += chunk
