@@ -191,6 +191,14 @@ class CgroupManager:
     def set(self, resources: "LinuxResources") -> None:
         raise NotImplementedError
 
+    def prepare(self, resources: "LinuxResources") -> None:
+        """Check ``resources`` and load what ``set`` needs, writing nothing.
+
+        The runtime calls it while it waits for the kernel (see ``ketch.runtime._warm``),
+        so that ``create``/``set``/``add_process`` after the fork only write.
+        """
+        raise NotImplementedError
+
     def freeze(self) -> None:
         raise NotImplementedError
 

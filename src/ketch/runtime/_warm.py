@@ -35,36 +35,50 @@ def _own_procs_file() -> str | None:
 
 
 class Warmup:
-    """``Warmup()`` starts the thread; ``join()`` waits for it (call before forking)."""
+    """``Warmup()`` starts the thread; ``join()`` waits for it (call before forking).
+
+    The constructor returns once the thread is about to issue its first write, so
+    the grace period runs from here whatever the main thread does next (a new
+    thread otherwise waits for the GIL, up to a switch interval per hand-over).
+    """
 
     __slots__ = ("_lock", "_stop")
 
     def __init__(self) -> None:
         self._stop = _thread.allocate_lock()  # held while the thread should go on
         self._stop.acquire()
-        self._lock = _thread.allocate_lock()
+        self._lock = _thread.allocate_lock()  # held until the thread has finished
         self._lock.acquire()
+        path = _own_procs_file()
         try:
-            _thread.start_new_thread(self._run, ())
-        except RuntimeError:
+            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC) if path is not None else -1
+        except OSError:
+            fd = -1
+        if fd < 0:
             self._lock.release()
-
-    def _run(self) -> None:
+            return
+        writing = _thread.allocate_lock()
+        writing.acquire()
         try:
-            path = _own_procs_file()
-            if path is not None:
-                fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-                pid = f"{os.getpid()}".encode()
-                try:
-                    for _ in range(5000):  # bounded: 10 s at most
-                        os.write(fd, pid)
-                        if self._stop.acquire(timeout=0.002):  # released by join()
-                            break
-                finally:
-                    os.close(fd)
+            _thread.start_new_thread(self._run, (fd, writing))
+        except RuntimeError:
+            os.close(fd)
+            self._lock.release()
+            return
+        writing.acquire()  # released by the thread right before its first write
+
+    def _run(self, fd: int, writing: "_thread.LockType") -> None:
+        try:
+            pid = f"{os.getpid()}".encode()
+            writing.release()
+            for _ in range(5000):  # bounded: 10 s at most
+                os.write(fd, pid)
+                if self._stop.acquire(timeout=0.002):  # released by join()
+                    break
         except OSError:
             pass  # only an optimisation
         finally:
+            os.close(fd)
             self._lock.release()
 
     def join(self) -> None:

@@ -11,7 +11,7 @@ from ketch.errors import FailedPrecondition, InvalidArgument, KetchError, NotFou
 from ketch.linux import ns
 from ketch.oci.runtime_spec import Config, IDMapping, LinuxResources, config_from_json
 from ketch.runtime import _json
-from ketch.runtime._init import InitContext, init_main, state_json, write_time_offsets
+from ketch.runtime._init import InitContext, init_main, preload, state_json, write_time_offsets
 from ketch.runtime._namespaces import FOR_CHILDREN, NamespacePlan, plan_namespaces
 from ketch.runtime._proc import process_start_time
 from ketch.runtime._sync import Channel, channel_pair
@@ -230,6 +230,15 @@ def create_container(
             fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
         channels = channel_pair()
         runtime_side, init_side = channels
+        # while the warm-up's grace period runs (see runtime._warm), the modules the
+        # init needs are imported here, once: the fork shares them.  (Not the cgroup:
+        # the kernel holds cgroup_mutex during that grace period, so a mkdir would wait.)
+        preload(config)
+        from ketch.cgroups import open_manager
+
+        manager = open_manager(linux.cgroups_path if linux is not None else None, container_id)
+        resources = _resources(config)
+        manager.prepare(resources)
         if warmup is not None:
             warmup.join()  # no thread may run when we fork
         if plan.user and any(m.uid_mappings or m.gid_mappings or _idmap(m.options) for m in config.mounts):
@@ -267,12 +276,9 @@ def create_container(
             if fd >= 0:
                 os.close(fd)
         console_fd = fifo_fd = -1
-        # the cgroup is made while the child unshares and imports (it waits for "go")
-        from ketch.cgroups import open_manager
-
-        manager = open_manager(linux.cgroups_path if linux is not None else None, container_id)
+        # the cgroup is made while the child unshares (it waits for "go")
         manager.create()
-        manager.set(_resources(config))
+        manager.set(resources)
         manager.add_process(pid)
         if "user" in plan.new_kinds and linux is not None:
             runtime_side.expect("userns")

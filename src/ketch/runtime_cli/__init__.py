@@ -84,7 +84,15 @@ def main(argv: list[str] | None = None) -> int:
     """
     if argv is not None:
         return _main(argv)
-    code = _main(sys.argv[1:])
+    args = sys.argv[1:]
+    warmup = None
+    if "run" in args or "create" in args:  # (a flag value may match: then it is only joined)
+        from ketch.runtime._warm import Warmup
+
+        warmup = Warmup()  # first thing: the cgroup grace period runs while Python imports
+    code = _main(args, warmup)
+    if warmup is not None:
+        warmup.join()  # no-op when the verb joined it
     import os
 
     for stream in (sys.stdout, sys.stderr):
@@ -95,13 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     os._exit(code)
 
 
-def _main(args: list[str]) -> int:
+def _main(args: list[str], warmup: "Warmup | None" = None) -> int:
     from ketch.errors import KetchError
     from ketch.runtime_cli._env import Globals
 
     g = Globals()
     try:
         g, rest = _globals(args)
+        g.warmup = warmup
         verb, verb_args = rest[0], rest[1:]
         if verb == "--version":
             sys.stdout.write("ketch-runtime version 0.1.0\nspec: 1.3.0\n")
@@ -145,4 +154,5 @@ def _main(args: list[str]) -> int:
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ketch.runtime._warm import Warmup
     from ketch.runtime_cli._env import Globals

@@ -9,15 +9,17 @@ __all__ = ["main"]
 
 
 def main(g: Globals, argv: list[str]) -> int:
-    from ketch.runtime._warm import Warmup
-
-    warmup = Warmup()  # before the heavy imports: see ketch.runtime._warm
+    warmup = g.take_warmup()  # before the heavy imports: see ketch.runtime._warm
     from ketch.runtime.create import create_container
 
-    values, positional = parse(argv, CREATE_FLAGS, "create")
-    container_id = one_id(positional, "create")
-    if values["preserve_fds"] < 0:
-        raise InvalidArgument("--preserve-fds: must not be negative")
+    try:
+        values, positional = parse(argv, CREATE_FLAGS, "create")
+        container_id = one_id(positional, "create")
+        if values["preserve_fds"] < 0:
+            raise InvalidArgument("--preserve-fds: must not be negative")
+    except BaseException:
+        warmup.join()
+        raise
     launched = create_container(
         g.store(),
         container_id,

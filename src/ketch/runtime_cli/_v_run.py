@@ -11,15 +11,17 @@ FLAGS = (*CREATE_FLAGS, Flag("detach,d"), Flag("keep"))
 
 
 def main(g: Globals, argv: list[str]) -> int:
-    from ketch.runtime._warm import Warmup
-
-    warmup = Warmup()  # before the heavy imports: see ketch.runtime._warm
+    warmup = g.take_warmup()  # before the heavy imports: see ketch.runtime._warm
     from ketch.runtime.run import run_container
 
-    values, positional = parse(argv, FLAGS, "run")
-    container_id = one_id(positional, "run")
-    if values["preserve_fds"] < 0:
-        raise InvalidArgument("--preserve-fds: must not be negative")
+    try:
+        values, positional = parse(argv, FLAGS, "run")
+        container_id = one_id(positional, "run")
+        if values["preserve_fds"] < 0:
+            raise InvalidArgument("--preserve-fds: must not be negative")
+    except BaseException:
+        warmup.join()
+        raise
     return run_container(
         g.store(),
         container_id,
