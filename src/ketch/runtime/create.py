@@ -226,7 +226,10 @@ def create_container(
         reserved = True
         if not run_mode:
             fifo = os.path.join(directory, "exec.fifo")
-            os.mkfifo(fifo, 0o622)
+            os.mkfifo(fifo)
+            # 0622 despite the umask: an init that dropped to a non-root user must still
+            # reopen it for writing (through /proc/self/fd, so the 0700 dir is no obstacle)
+            os.chmod(fifo, 0o622)
             fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
         channels = channel_pair()
         runtime_side, init_side = channels
