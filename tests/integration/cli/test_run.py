@@ -54,8 +54,6 @@ def test_flags_env_workdir_entrypoint_hostname(ketch: Ketch, tmp_path: os.PathLi
     assert ketch.container_ids() == []
 
 
-@pytest.mark.xfail(reason="ketch-runtime: a non-root init cannot reopen exec.fifo (0600) for writing",
-                   strict=False)
 def test_user_name_and_uid(ketch: Ketch) -> None:
     out = ketch.ok("run", "--rm", "-u", "app", "-w", "/home/app", "busybox", "sh", "-c",
                    'echo "$(id -u):$(id -g) $(id -G) $HOME $(stat -c %u .)"')
