@@ -306,6 +306,32 @@ def _load(data: bytes, what: str) -> "dict[str, Any]":
     return doc
 
 
+def _without_nulls(value: "Any") -> "Any":
+    """``value`` with the null members of its objects dropped (null reads as absent)."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def _check_schema(kind: str, doc: "dict[str, Any]", what: str) -> None:
+    """The image-spec JSON schema of ``kind``, compiled ahead of time
+    (``ketch.oci._gen_image_validators``); run after the field checks above, so it
+    catches what they do not (date-time and URI formats, base64 data, int64 sizes...)."""
+    from ketch.oci import _image_validators as generated
+
+    validate = getattr(generated, f"validate_{kind}")
+    try:
+        validate(_without_nulls(doc))  # depth is bounded by parse_json: recursion is safe
+    except generated.JsonSchemaValueException as e:
+        raw = str(e)
+        path, sep, rest = raw.partition(" ")
+        if sep and path.startswith("data"):
+            raise InvalidArgument(f"{what}{path[4:]}: {rest}") from None
+        raise InvalidArgument(f"{what}: {raw}") from None
+
+
 def _check_media_type(value: str | None, path: str) -> None:
     if value is not None and _MEDIA_TYPE_RE.fullmatch(value) is None:
         raise InvalidArgument(f"{path}: invalid media type {value!r}")
@@ -350,6 +376,7 @@ def parse_manifest(data: bytes, *, what: str = "manifest") -> Manifest:
     if manifest.subject is not None:
         _check_descriptor(manifest.subject, f"{what}.subject")
     _check_media_type(manifest.artifact_type, f"{what}.artifactType")
+    _check_schema("manifest", doc, what)
     return manifest
 
 
@@ -369,6 +396,7 @@ def parse_index(data: bytes, *, what: str = "index") -> Index:
             raise InvalidArgument(f"{what}.manifests[{i}].platform: os and architecture required")
     if index.subject is not None:
         _check_descriptor(index.subject, f"{what}.subject")
+    _check_schema("index", doc, what)
     return index
 
 
@@ -383,6 +411,7 @@ def parse_image_config(data: bytes, *, what: str = "image config") -> ImageConfi
             parse_digest(diff_id)
         except InvalidArgument as e:
             raise InvalidArgument(f"{what}.rootfs.diff_ids[{i}]: {e}") from e
+    _check_schema("config", doc, what)
     return config
 
 

@@ -183,6 +183,9 @@ def test_nesting_inside_opaque_values_is_bounded() -> None:
     with pytest.raises(InvalidArgument, match=r"^config y: JSON nested more than 64 levels"):
         parse_image_config(doc.encode(), what="config y")
     shallow = "[" * 60 + "]" * 60
-    ok = f'{{"architecture":"amd64","os":"linux","config":{{"ExposedPorts":{{"80/tcp":{shallow}}}}}}}'
+    ok = (
+        f'{{"architecture":"amd64","os":"linux","config":{{"ExposedPorts":{{"80/tcp":{{"x":{shallow}}}}}}},'
+        '"rootfs":{"type":"layers","diff_ids":[]}}'
+    )
     config = parse_image_config(ok.encode())
     assert parse_image_config(image_config_to_json(config)) == config
