@@ -7,7 +7,7 @@ cgroup2 one) and the mountpoints of their hierarchies; it never looks at
 """
 
 import os
-from collections.abc import Mapping
+from _collections_abc import Mapping  # = collections.abc, already loaded (no collections import)
 
 from ketch.cgroups import _files
 from ketch.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied

@@ -1,6 +1,6 @@
 """Opening the manager for a container's cgroup on whatever layout the host has."""
 
-from collections.abc import Mapping
+from _collections_abc import Mapping  # = collections.abc, already loaded (no collections import)
 
 from ketch.cgroups._manager import CgroupManager
 from ketch.cgroups._mode import CgroupMode, detect

@@ -1,7 +1,7 @@
 """Reading cgroup v1 statistics into ``CgroupStats``."""
 
 import os
-from collections.abc import Mapping
+from _collections_abc import Mapping  # = collections.abc, already loaded (no collections import)
 
 from ketch.cgroups import _files
 from ketch.cgroups.stats import (

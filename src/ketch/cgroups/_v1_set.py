@@ -1,7 +1,7 @@
 """Writing ``LinuxResources`` to cgroup v1 controller files."""
 
 import os
-from collections.abc import Mapping
+from _collections_abc import Mapping  # = collections.abc, already loaded (no collections import)
 
 from ketch.cgroups import _files
 from ketch.cgroups._convert import v1_limit

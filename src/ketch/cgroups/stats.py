@@ -4,7 +4,7 @@ Units are the kernel's: bytes, nanoseconds of CPU time, counts.  A limit of
 "max" (no limit) reads as 2**64-1, as runc reports it.
 """
 
-from collections.abc import Mapping
+from _collections_abc import Mapping  # = collections.abc, already loaded (no collections import)
 
 from ketch.oci._record import Record, spec_field
 

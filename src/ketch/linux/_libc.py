@@ -4,21 +4,27 @@ Loaded on first use, never at import time of a package that does not need it.
 """
 
 import ctypes
-import functools
 import os
 
 __all__ = ["check", "libc"]
 
+# the one loaded CDLL (what functools.cache would keep, without importing functools and
+# collections on every container start); its function pointers are resolved once
+_LOADED: list[ctypes.CDLL] = []
 
-@functools.cache
+
 def libc() -> ctypes.CDLL:
     """The C library, with errno captured for ``check``."""
+    if _LOADED:
+        return _LOADED[0]
     try:
-        return ctypes.CDLL("libc.so.6", use_errno=True)
+        lib = ctypes.CDLL("libc.so.6", use_errno=True)
     except OSError:  # not glibc: ask the (slower) loader search
         from ctypes import util  # pulls in shutil and subprocess: only on this path
 
-        return ctypes.CDLL(util.find_library("c"), use_errno=True)
+        lib = ctypes.CDLL(util.find_library("c"), use_errno=True)
+    _LOADED.append(lib)
+    return _LOADED[0]
 
 
 def check(result: int, what: str, path: str | None = None) -> int:

@@ -9,7 +9,7 @@ Types understood: ``int``, ``str``, ``bool``, ``float``, ``object`` (opaque), ``
 from __future__ import annotations
 
 import types
-from collections.abc import Mapping
+from _collections_abc import Mapping  # = collections.abc, already loaded (no collections import)
 
 from ketch.errors import InvalidArgument
 from ketch.oci._record import Record

@@ -6,7 +6,7 @@ config.json; schema validation against the bundled JSON schema is in
 tuples and maps read-only mappings, so a decoded spec can be shared safely.
 """
 
-from collections.abc import Mapping
+from _collections_abc import Mapping  # = collections.abc, already loaded (no collections import)
 
 from ketch.errors import InvalidArgument
 from ketch.oci._decode import decode, encode

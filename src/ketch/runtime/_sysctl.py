@@ -1,7 +1,7 @@
 """linux.sysctl: only namespaced keys, checked on the host, written by the init."""
 
 import os
-from collections.abc import Mapping
+from _collections_abc import Mapping  # = collections.abc, already loaded (no collections import)
 
 from ketch.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 

@@ -10,7 +10,7 @@ hostile image cannot aim a mount at the host.
 
 import os
 import stat
-from collections.abc import Mapping
+from _collections_abc import Mapping  # = collections.abc, already loaded (no collections import)
 
 from ketch.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from ketch.linux import fs

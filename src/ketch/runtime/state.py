@@ -7,7 +7,7 @@ it from the init's liveness, ``exec.fifo`` and the cgroup freezer, as runc does.
 
 import os
 import time
-from collections.abc import Mapping
+from _collections_abc import Mapping  # = collections.abc, already loaded (no collections import)
 
 from ketch.errors import AlreadyExists, InvalidArgument, NotFound
 from ketch.oci._decode import decode, encode
