@@ -4,8 +4,8 @@ Run ``python -m ketch.oci._gen_image_validators`` after the schemas change; a un
 test checks that the generated module is current.  Each of the manifest, index and
 config schemas is compiled by fastjsonschema (cross-file ``$ref``s resolve to the
 bundled files, never the network) and the three outputs are joined into one module
-that imports only ``re`` (which ``ketch.oci.image_spec`` imports anyway): no
-``fastjsonschema`` package, no ``decimal``.  The entry points are
+that imports nothing (``re`` when a pattern is first checked): no ``fastjsonschema``
+package, no ``decimal``.  The entry points are
 ``validate_manifest``, ``validate_index`` and ``validate_config``.
 
 One deliberate difference from the schemas: a manifest may have no layers (docker
@@ -36,14 +36,34 @@ _HEADER = '''\
 # mypy: ignore-errors
 """Compiled validators of image manifests, indexes and configs (fastjsonschema output)."""
 
-import re
-
-
 class JsonSchemaValueException(ValueError):
     """A document does not match the schema; the message starts with the field's path."""
 
 
 JsonSchemaValuesException = JsonSchemaValueException
+
+
+class _LazyRegex:
+    """Compiled on first use: most documents never reach a pattern's check."""
+
+    __slots__ = ("_compiled", "_source")
+
+    def __init__(self, source):
+        self._source = source
+        self._compiled = None
+
+    def _regex(self):
+        if self._compiled is None:
+            import re
+
+            self._compiled = re.compile(self._source)
+        return self._compiled
+
+    def match(self, value):
+        return self._regex().match(value)
+
+    def search(self, value):
+        return self._regex().search(value)
 '''
 
 
@@ -118,7 +138,7 @@ def generate() -> str:
         # helpers shared by several schemas (content descriptors) are defined once
         for name, body in _split_functions(functions):
             bodies.setdefault(name, body)
-    table = "\n".join(f"    {k}: re.compile({v})," for k, v in sorted(patterns.items()))
+    table = "\n".join(f"    {k}: _LazyRegex({v})," for k, v in sorted(patterns.items()))
     code = (
         _HEADER
         + f"\nREGEX_PATTERNS = {{\n{table}\n}}\n\nNoneType = type(None)\n\n\n"
@@ -131,7 +151,8 @@ def generate() -> str:
     code = code.replace("(int, float, Decimal)", "(int, float)")
     code = _required_messages(code)
     code = re.sub(r"\n{3,}", "\n\n\n", code.strip()) + "\n"
-    if "Decimal" in code or "import fastjsonschema" in code or "from fastjsonschema" in code:
+    body = code[len(_HEADER.strip()) :]
+    if "Decimal" in body or "fastjsonschema import" in body or re.search(r"\bre\.", body):
         raise RuntimeError("fastjsonschema output changed: update ketch.oci._gen_image_validators")
     return code
 

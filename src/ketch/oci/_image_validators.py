@@ -3,21 +3,41 @@
 # mypy: ignore-errors
 """Compiled validators of image manifests, indexes and configs (fastjsonschema output)."""
 
-import re
-
-
 class JsonSchemaValueException(ValueError):
     """A document does not match the schema; the message starts with the field's path."""
 
 
 JsonSchemaValuesException = JsonSchemaValueException
 
+
+class _LazyRegex:
+    """Compiled on first use: most documents never reach a pattern's check."""
+
+    __slots__ = ("_compiled", "_source")
+
+    def __init__(self, source):
+        self._source = source
+        self._compiled = None
+
+    def _regex(self):
+        if self._compiled is None:
+            import re
+
+            self._compiled = re.compile(self._source)
+        return self._compiled
+
+    def match(self, value):
+        return self._regex().match(value)
+
+    def search(self, value):
+        return self._regex().search(value)
+
 REGEX_PATTERNS = {
-    '.{1,}': re.compile('.{1,}'),
-    '^[A-Za-z0-9][A-Za-z0-9!#\\$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#\\$&^_.+-]{0,126}$': re.compile('^[A-Za-z0-9][A-Za-z0-9!#\\$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#\\$&^_.+-]{0,126}\\Z'),
-    '^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$': re.compile('^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+\\Z'),
-    'date-time_re_pattern': re.compile('^(?:\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|02-(?:0[1-9]|1\\d|2[0-8]))|(?:\\d\\d(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)(t|T)(?:[01]\\d|2[0-3]):[0-5]\\d:(?:[0-5]\\d|60)(?:\\.\\d+)?(?:[+-](?:[01]\\d|2[0-3]):[0-5]\\d|[+-](?:[01]\\d|2[0-3])[0-5]\\d|z|Z)\\Z'),
-    'uri_re_pattern': re.compile('^\\w+:(\\/?\\/?)[^\\s]+\\Z'),
+    '.{1,}': _LazyRegex('.{1,}'),
+    '^[A-Za-z0-9][A-Za-z0-9!#\\$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#\\$&^_.+-]{0,126}$': _LazyRegex('^[A-Za-z0-9][A-Za-z0-9!#\\$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#\\$&^_.+-]{0,126}\\Z'),
+    '^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$': _LazyRegex('^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+\\Z'),
+    'date-time_re_pattern': _LazyRegex('^(?:\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|02-(?:0[1-9]|1\\d|2[0-8]))|(?:\\d\\d(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)(t|T)(?:[01]\\d|2[0-3]):[0-5]\\d:(?:[0-5]\\d|60)(?:\\.\\d+)?(?:[+-](?:[01]\\d|2[0-3]):[0-5]\\d|[+-](?:[01]\\d|2[0-3])[0-5]\\d|z|Z)\\Z'),
+    'uri_re_pattern': _LazyRegex('^\\w+:(\\/?\\/?)[^\\s]+\\Z'),
 }
 
 NoneType = type(None)
