@@ -84,6 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     """
     if argv is not None:
         return _main(argv)
+    import gc
+
+    # A one-shot command: the collector would walk the growing heap several times while
+    # the start path imports (~1 ms) and, after the fork, dirty the child's copied pages.
+    # What runs later (waiting for the container, relaying a terminal) makes no cycles.
+    gc.disable()
     args = sys.argv[1:]
     warmup = None
     if "run" in args or "create" in args:  # (a flag value may match: then it is only joined)
