@@ -98,7 +98,10 @@ Body = bytes | bytearray | FileBody | Iterable[bytes] | None
 class _Connection:
     def __init__(self, url: URL, context: Any, timeout: float, connect_timeout: float) -> None:
         self.origin = url.origin
-        sock = socket.create_connection((url.hostname, url.port), timeout=connect_timeout)
+        # an ASCII name as bytes: a str makes getaddrinfo import the idna codec (~1 ms)
+        name = url.hostname.encode() if url.hostname.isascii() else url.hostname
+        address = (name, url.port)  # getaddrinfo takes bytes too; typeshed says str
+        sock = socket.create_connection(address, timeout=connect_timeout)  # type: ignore[arg-type]
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if url.scheme == "https":
