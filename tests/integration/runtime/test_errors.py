@@ -64,6 +64,23 @@ def test_failure_in_the_init_leaves_nothing(rt: Runtime, make_bundle: BundleFact
     assert not _processes_with("noexec")
 
 
+def test_a_mount_failing_in_the_init_is_named(rt: Runtime, make_bundle: BundleFactory, tmp_path: Path) -> None:
+    # the init fails while the runtime may still be making the cgroup: its error is
+    # the one reported, and nothing is left behind
+    missing = tmp_path / "no-such-source"
+
+    def patch(config: dict[str, object]) -> None:
+        mounts = config["mounts"]
+        assert isinstance(mounts, list)
+        mounts.insert(1, {"destination": "/data", "type": "bind", "source": str(missing), "options": ["rbind"]})
+
+    bundle = make_bundle(["/bin/true"], patch=patch)
+    for attempt in range(3):  # the init may fail before or after the runtime moved it
+        line = _one_line(rt("create", "-b", str(bundle), f"badmount{attempt}"))
+        assert f"mounts[1].source {missing}: no such file or directory" in line
+        _assert_nothing_left(rt, f"badmount{attempt}")
+
+
 def test_missing_rootfs(rt: Runtime, make_bundle: BundleFactory) -> None:
     bundle = make_bundle(["true"])
     config = json.loads((bundle / "config.json").read_text())
