@@ -1,20 +1,22 @@
 """What every command gets: the root, the lazily built engine, stdio; and the runner.
 
 ``run_command`` builds the command's parser, parses, calls ``run`` and turns
-``ketch.errors`` into docker's one-line messages and exit codes.
+``ketch.errors`` into docker's one-line messages and exit codes.  A command
+module may offer ``quick_parse(argv)`` (its common command lines without
+argparse); when it returns None the parser is built as usual.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import IO, Any, NoReturn
+    from typing import IO, Any
 
+    from ketch.cli._parser import CommandParser
     from ketch.engine import Engine
 
 __all__ = ["DEFAULT_ROOT", "CliContext", "CommandParser", "UsageError", "run_command"]
@@ -26,11 +28,12 @@ class UsageError(Exception):
     """A bad command line: printed with a hint, exit status 125 like docker."""
 
 
-class CommandParser(argparse.ArgumentParser):
-    """argparse that raises ``UsageError`` instead of exiting with status 2."""
+def __getattr__(name: str) -> Any:
+    if name == "CommandParser":  # argparse on demand
+        from ketch.cli._parser import CommandParser
 
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
+        return CommandParser
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class CliContext:
@@ -77,6 +80,17 @@ def _message(error: BaseException) -> str:
     return text.splitlines()[0] if text else text
 
 
+def _parse(module: Any, prog: str, argv: list[str]) -> Any:
+    from ketch.cli._parser import CommandParser
+
+    parser = CommandParser(
+        prog=prog, description=(module.__doc__ or "").strip().split("\n")[0], add_help=False
+    )
+    parser.add_argument("--help", action="help", help="show this help message and exit")
+    module.configure(parser)
+    return module.parse(parser, argv) if hasattr(module, "parse") else parser.parse_args(argv)
+
+
 def run_command(ctx: CliContext, name: str, module_name: str, argv: list[str]) -> int:
     """Parse ``argv`` for command ``name`` and run it; returns the exit status."""
     import importlib
@@ -85,14 +99,12 @@ def run_command(ctx: CliContext, name: str, module_name: str, argv: list[str]) -
 
     module: Any = importlib.import_module(f"ketch.cli.commands.{module_name}")
     prog = f"ketch {name}"
-    parser = CommandParser(
-        prog=prog, description=(module.__doc__ or "").strip().split("\n")[0], add_help=False
-    )
-    parser.add_argument("--help", action="help", help="show this help message and exit")
-    module.configure(parser)
     error_code: int = getattr(module, "ERROR_EXIT_CODE", 1)
     try:
-        args = module.parse(parser, argv) if hasattr(module, "parse") else parser.parse_args(argv)
+        quick = getattr(module, "quick_parse", None)
+        args = quick(argv) if quick is not None else None
+        if args is None:
+            args = _parse(module, prog, argv)
         return int(module.run(args, ctx))
     except UsageError as e:
         ctx.stderr.write(f"{prog}: {e}\nSee '{prog} --help'.\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 
 from ketch.cli._context import UsageError
@@ -10,58 +9,76 @@ from ketch.cli.commands._args import parse_bytes
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from typing import Any
 
-__all__ = ["add_create_flags", "create_request"]
+__all__ = ["CREATE_FLAGS", "add_create_flags", "add_flags", "create_request"]
+
+
+# (option strings, kind, default, help); kind: "flag" (store_true), "value", "list" (append).
+# One table for argparse (``add_create_flags``) and the lean parser (``_quick.quick_parse``).
+CREATE_FLAGS: tuple[tuple[tuple[str, ...], str, Any, str], ...] = (
+    (("-i", "--interactive"), "flag", False, "keep STDIN open even if not attached"),
+    (("-t", "--tty"), "flag", False, "allocate a pseudo-TTY"),
+    (("--name",), "value", None, "assign a name to the container"),
+    (("-e", "--env"), "list", None, "set environment variables"),
+    (("--env-file",), "list", None, "read in a file of environment variables"),
+    (("-w", "--workdir"), "value", None, "working directory inside the container"),
+    (("-u", "--user"), "value", None, "username or UID (format: <name|uid>[:<group|gid>])"),
+    (("--entrypoint",), "value", None, "overwrite the default ENTRYPOINT of the image"),
+    (("-h", "--hostname"), "value", None, "container host name"),
+    (("--domainname",), "value", None, "container NIS domain name"),
+    (("-l", "--label"), "list", None, "set meta data on a container"),
+    (("--read-only",), "flag", False, "mount the container's root filesystem as read only"),
+    (("--tmpfs",), "list", None, "mount a tmpfs directory"),
+    (("-v", "--volume"), "list", None, "bind mount a volume"),
+    (("--mount",), "list", None, "attach a filesystem mount to the container"),
+    (("-m", "--memory"), "value", None, "memory limit"),
+    (("--memory-swap",), "value", None, "swap limit equal to memory plus swap: '-1' to enable unlimited swap"),
+    (("--memory-reservation",), "value", None, "memory soft limit"),
+    (("--cpus",), "value", None, "number of CPUs"),
+    (("-c", "--cpu-shares"), "value", None, "CPU shares (relative weight)"),
+    (("--cpu-period",), "value", None, "limit CPU CFS period"),
+    (("--cpu-quota",), "value", None, "limit CPU CFS quota"),
+    (("--cpuset-cpus",), "value", None, "CPUs in which to allow execution (0-3, 0,1)"),
+    (("--cpuset-mems",), "value", None, "MEMs in which to allow execution (0-3, 0,1)"),
+    (("--pids-limit",), "value", None, "tune container pids limit (set -1 for unlimited)"),
+    (("--ulimit",), "list", None, "ulimit options"),
+    (("--cap-add",), "list", None, "add Linux capabilities"),
+    (("--cap-drop",), "list", None, "drop Linux capabilities"),
+    (("--privileged",), "flag", False, "give extended privileges to this container"),
+    (("--security-opt",), "list", None, "security options"),
+    (("--init",), "flag", False, "run an init inside the container"),
+    (("--stop-signal",), "value", None, "signal to stop the container"),
+    (("--stop-timeout",), "value", None, "timeout (in seconds) to stop a container"),
+    (("--restart",), "value", "no", "restart policy to apply when a container exits"),
+    (("--network", "--net"), "value", "none", "connect a container to a network (none, host)"),
+    (("--shm-size",), "value", None, "size of /dev/shm"),
+    (("--sysctl",), "list", None, "sysctl options"),
+    (("--add-host",), "list", None, "add a custom host-to-IP mapping (host:ip)"),
+    (("--dns",), "list", None, "set custom DNS servers"),
+    (("--oom-score-adj",), "value", None, "tune host's OOM preferences (-1000 to 1000)"),
+    (("--platform",), "value", None, "set platform if server is multi-platform capable"),
+    (("--pull",), "value", "missing", "pull image before running (always, missing, never)"),
+    (("-a", "--attach"), "list", None, "attach to STDIN, STDOUT or STDERR"),
+    (("--detach-keys",), "value", None, "override the key sequence for detaching a container"),
+)
+
+
+def add_flags(p: argparse.ArgumentParser, flags: tuple[tuple[tuple[str, ...], str, Any, str], ...]) -> None:
+    """Add a flag table (see ``CREATE_FLAGS``) to an argparse parser."""
+    for names, kind, default, text in flags:
+        if kind == "flag":
+            p.add_argument(*names, action="store_true", help=text)
+        elif kind == "list":
+            p.add_argument(*names, action="append", default=[], help=text)
+        else:
+            p.add_argument(*names, default=default, help=text)
 
 
 def add_create_flags(p: argparse.ArgumentParser) -> None:
-    a = p.add_argument
-    a("-i", "--interactive", action="store_true", help="keep STDIN open even if not attached")
-    a("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
-    a("--name", help="assign a name to the container")
-    a("-e", "--env", action="append", default=[], help="set environment variables")
-    a("--env-file", action="append", default=[], help="read in a file of environment variables")
-    a("-w", "--workdir", help="working directory inside the container")
-    a("-u", "--user", help="username or UID (format: <name|uid>[:<group|gid>])")
-    a("--entrypoint", help="overwrite the default ENTRYPOINT of the image")
-    a("-h", "--hostname", help="container host name")
-    a("--domainname", help="container NIS domain name")
-    a("-l", "--label", action="append", default=[], help="set meta data on a container")
-    a("--read-only", action="store_true", help="mount the container's root filesystem as read only")
-    a("--tmpfs", action="append", default=[], help="mount a tmpfs directory")
-    a("-v", "--volume", action="append", default=[], help="bind mount a volume")
-    a("--mount", action="append", default=[], help="attach a filesystem mount to the container")
-    a("-m", "--memory", help="memory limit")
-    a("--memory-swap", help="swap limit equal to memory plus swap: '-1' to enable unlimited swap")
-    a("--memory-reservation", help="memory soft limit")
-    a("--cpus", help="number of CPUs")
-    a("-c", "--cpu-shares", help="CPU shares (relative weight)")
-    a("--cpu-period", help="limit CPU CFS period")
-    a("--cpu-quota", help="limit CPU CFS quota")
-    a("--cpuset-cpus", help="CPUs in which to allow execution (0-3, 0,1)")
-    a("--cpuset-mems", help="MEMs in which to allow execution (0-3, 0,1)")
-    a("--pids-limit", help="tune container pids limit (set -1 for unlimited)")
-    a("--ulimit", action="append", default=[], help="ulimit options")
-    a("--cap-add", action="append", default=[], help="add Linux capabilities")
-    a("--cap-drop", action="append", default=[], help="drop Linux capabilities")
-    a("--privileged", action="store_true", help="give extended privileges to this container")
-    a("--security-opt", action="append", default=[], help="security options")
-    a("--init", action="store_true", help="run an init inside the container")
-    a("--stop-signal", help="signal to stop the container")
-    a("--stop-timeout", help="timeout (in seconds) to stop a container")
-    a("--restart", default="no", help="restart policy to apply when a container exits")
-    a("--network", "--net", default="none", help="connect a container to a network (none, host)")
-    a("--shm-size", help="size of /dev/shm")
-    a("--sysctl", action="append", default=[], help="sysctl options")
-    a("--add-host", action="append", default=[], help="add a custom host-to-IP mapping (host:ip)")
-    a("--dns", action="append", default=[], help="set custom DNS servers")
-    a("--oom-score-adj", help="tune host's OOM preferences (-1000 to 1000)")
-    a("--platform", help="set platform if server is multi-platform capable")
-    a("--pull", default="missing", help="pull image before running (always, missing, never)")
-    a("-a", "--attach", action="append", default=[], help="attach to STDIN, STDOUT or STDERR")
-    a("--detach-keys", help="override the key sequence for detaching a container")
-    a("image", help="image")
+    add_flags(p, CREATE_FLAGS)
+    p.add_argument("image", help="image")
 
 
 def _int(value: str | None, flag: str) -> int | None:

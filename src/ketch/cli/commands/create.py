@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
-
-from ketch.cli.commands._args import parse_with_command
-from ketch.cli.commands._create_flags import add_create_flags, create_request
+from ketch.cli.commands._args import QuickArgs, parse_with_command
+from ketch.cli.commands._args import quick_parse as _quick_parse
+from ketch.cli.commands._create_flags import CREATE_FLAGS, add_create_flags, create_request
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Callable
     from typing import Any, TypeVar
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     _T = TypeVar("_T")
 
-__all__ = ["ERROR_EXIT_CODE", "configure", "create_container", "parse", "run"]
+__all__ = ["ERROR_EXIT_CODE", "configure", "create_container", "parse", "quick_parse", "run"]
 
 ERROR_EXIT_CODE = 125
 
@@ -28,6 +28,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
     return parse_with_command(parser, argv)
+
+
+def quick_parse(argv: list[str]) -> QuickArgs | None:
+    """The common command lines without argparse (None: let argparse parse them)."""
+    return _quick_parse(CREATE_FLAGS, argv)
 
 
 def create_container(
@@ -58,6 +63,7 @@ def create_container(
 
 def _pull(ctx: CliContext, image: str) -> None:
     """Pull ``image`` with the ``pull`` command, its progress on stderr as docker run does."""
+    import argparse
     import copy
     import importlib
 

@@ -2,35 +2,46 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import sys
 
-from ketch.cli.commands._args import parse_with_command
-from ketch.cli.commands._create_flags import add_create_flags
+from ketch.cli.commands._args import QuickArgs, parse_with_command
+from ketch.cli.commands._args import quick_parse as _quick_parse
+from ketch.cli.commands._create_flags import CREATE_FLAGS, add_create_flags, add_flags
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     import socket
     from typing import Any
 
     from ketch.cli._context import CliContext
 
-__all__ = ["ERROR_EXIT_CODE", "configure", "parse", "run"]
+__all__ = ["ERROR_EXIT_CODE", "configure", "parse", "quick_parse", "run"]
 
 ERROR_EXIT_CODE = 125
+
+RUN_FLAGS = (
+    (("-d", "--detach"), "flag", False, "run in the background"),
+    (("--rm",), "flag", False, "remove the container when it exits"),
+    (("--sig-proxy",), "value", "true", "proxy received signals to the process"),
+    *CREATE_FLAGS,
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.usage = "ketch run [OPTIONS] IMAGE [COMMAND] [ARG...]"
-    parser.add_argument("-d", "--detach", action="store_true", help="run in the background")
-    parser.add_argument("--rm", action="store_true", help="remove the container when it exits")
-    parser.add_argument("--sig-proxy", default="true", help="proxy received signals to the process")
+    add_flags(parser, RUN_FLAGS[:3])
     add_create_flags(parser)
 
 
 def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
     return parse_with_command(parser, argv)
+
+
+def quick_parse(argv: list[str]) -> QuickArgs | None:
+    """The common command lines without argparse (None: let argparse parse them)."""
+    return _quick_parse(RUN_FLAGS, argv)
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
