@@ -85,6 +85,16 @@ class CgroupManager:
             self._mkdirs(key, path)
 
     def _mkdirs(self, key: str, path: str) -> None:
+        if not self._walk_from_root(key):
+            try:  # the parents usually exist: one mkdir instead of one per level
+                os.mkdir(path, 0o755)
+                return
+            except FileExistsError:
+                return
+            except FileNotFoundError:
+                pass  # a parent is missing: made below, from the root down
+            except OSError as e:
+                raise _mkdir_error(path, e) from e
         root = self._roots[key].rstrip("/")
         parts = path[len(root) :].strip("/").split("/")
         current = root
@@ -100,6 +110,10 @@ class CgroupManager:
 
     def _prepare_dir(self, key: str, path: str) -> None:
         """Hook run on each directory from the root down (v1 cpuset fills cpus/mems)."""
+
+    def _walk_from_root(self, key: str) -> bool:
+        """Whether ``_prepare_dir`` must see every level of ``key``'s path, made or not."""
+        return False
 
     def add_process(self, pid: int) -> None:
         """Move ``pid`` into the cgroup in every hierarchy."""
@@ -230,6 +244,16 @@ def _mkdir_error(path: str, err: OSError) -> Exception:
 
 
 def _remove_tree(path: str) -> None:
+    import errno
+
+    try:  # a leaf cgroup (the usual case) goes without listing its files
+        os.rmdir(path)
+        return
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        if e.errno != errno.EBUSY:
+            raise
     try:
         entries = list(os.scandir(path))
     except FileNotFoundError:

@@ -21,6 +21,9 @@ class V1Manager(CgroupManager):
     def version(self) -> str:
         return "hybrid" if "" in self._dirs else "v1"
 
+    def _walk_from_root(self, key: str) -> bool:
+        return key == "cpuset"  # an empty cpuset on the way (made by anyone) gets filled
+
     def _prepare_dir(self, key: str, path: str) -> None:
         # a new v1 cpuset is empty, and a process cannot join an empty cpuset: copy the parent's
         if key != "cpuset":

@@ -64,6 +64,9 @@ class V2Manager(CgroupManager):
     def _dir(self) -> str:
         return self._dirs[""]
 
+    def _walk_from_root(self, key: str) -> bool:
+        return True  # each level delegates its controllers to the next (subtree_control)
+
     def _prepare_dir(self, key: str, path: str) -> None:
         enable_controllers(os.path.dirname(path))
 
