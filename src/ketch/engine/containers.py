@@ -30,10 +30,15 @@ if TYPE_CHECKING:
     from typing import IO, Any
 
     from ketch.engine import Engine
+    from ketch.engine._imagecache import ImageCache
     from ketch.engine._logs import LogEntry
     from ketch.engine._runtime import RuntimeClient
 
 __all__ = ["ContainerService", "parse_signal"]
+
+
+class _ParentGone(NotFound):
+    """The image's top snapshot is missing (a cached resolution went stale)."""
 
 
 def parse_signal(value: str | int) -> int:
@@ -125,15 +130,40 @@ class ContainerService:
         name: str | None = None,
     ) -> str:
         """Create a container from docker's create request; returns its ID."""
-        from ketch.engine._create import check_host_config, merge_image_config, new_record
-        from ketch.engine._names import check_name, random_name
+        from ketch.engine._create import check_host_config
+        from ketch.engine._names import check_name
 
         hc = check_host_config(host_config or {})
         image_ref = str(config.get("Image") or "")
         if not image_ref:
             raise InvalidArgument("no image specified")
         stored_name = check_name(name) if name else None
+        cache = self._image_cache()
+        cached = cache.get(image_ref)
+        if cached is not None:
+            image_id, image_config, top = cached
+            try:
+                return self._create(config, hc, stored_name, image_id, image_config, top)
+            except _ParentGone:
+                pass  # the image's snapshots were removed: resolve (and unpack) again
+        stamp = cache.stamp()
         _, image_id, image_config, top = self.resolve_image(image_ref)
+        cache.put(image_ref, (image_id, image_config, top), stamp)
+        return self._create(config, hc, stored_name, image_id, image_config, top)
+
+    def _image_cache(self) -> ImageCache:
+        from ketch.engine._imagecache import ImageCache
+
+        root = self.engine.root
+        return ImageCache(str(root / "cache" / "images.json"), str(root / "images" / "records"))
+
+    def _create(
+        self, config: dict[str, Any], hc: dict[str, Any], stored_name: str | None,
+        image_id: str, image_config: dict[str, Any], top: str,
+    ) -> str:
+        from ketch.engine._create import merge_image_config, new_record
+        from ketch.engine._names import random_name
+
         merged = merge_image_config(config, image_config)
         store = self.store
         with store.lock():
@@ -155,7 +185,10 @@ class ContainerService:
             cdir = store.dir(cid)
             cdir.mkdir(mode=0o710)
             try:
-                self.engine.snapshotter.prepare(cid, top or None)
+                try:
+                    self.engine.snapshotter.prepare(cid, top or None)
+                except NotFound as e:
+                    raise _ParentGone(str(e)) from e
                 record = new_record(
                     cid, stored_name, merged, hc, image_id,
                     {"Key": cid, "Kind": self.engine.snapshotter_kind, "Parent": top},
