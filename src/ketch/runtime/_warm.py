@@ -1,15 +1,20 @@
 """Start the cgroup migration's RCU grace period early, off the critical path.
 
 The first write to any ``cgroup.procs`` takes the kernel's cgroup threadgroup
-rwsem for writing, which waits for an RCU grace period (10-16 ms measured here);
-writes that follow within about one more grace period are fast.  A container
-start pays it when the runtime moves the init into its cgroup.  So ``run`` and
-``create`` first re-write the runtime's own pid into the cgroup it is already in
-(a no-op migration) from a thread, while the main thread imports and checks
-the bundle.  The kernel goes back to its slow mode one grace period after the
-last writer, so the thread repeats the (then cheap) write every 2 ms until it is
-joined, just before the fork (a threaded process never forks): the real move
-follows within a millisecond and finds the lock warm.
+rwsem for writing, which waits for an RCU grace period (10-20 ms measured here,
+longer on a busy host); writes that follow within about one more grace period
+are fast.  A container start pays it when the runtime moves the init into its
+cgroup.  So ``ketch-runtime run``/``create`` re-write the runtime's own pid into
+the cgroup it is already in (a no-op migration) from a thread started first thing
+in ``main``, while the main thread imports and checks the bundle.  The kernel
+goes back to its slow mode one grace period after the last writer, so the thread
+repeats the (then cheap) write every 2 ms until it is joined, just before the
+fork (a threaded process never forks): the real move follows within a few
+milliseconds and finds the lock warm.
+
+The kernel holds ``cgroup_mutex`` while it waits, so nothing else may touch
+cgroupfs meanwhile (a mkdir would just wait): the main thread does everything
+else it can (imports, the bundle, the init's modules, the manager's checks).
 """
 
 import _thread
