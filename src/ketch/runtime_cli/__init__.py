@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     gc.disable()
     args = sys.argv[1:]
     warmup = None
-    if "run" in args or "create" in args:  # (a flag value may match: then it is only joined)
+    if _verb(args) in ("run", "create"):
         from ketch.runtime._warm import Warmup
 
         warmup = Warmup()  # first thing: the cgroup grace period runs while Python imports
@@ -107,6 +107,24 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError):
             code = code or 1
     os._exit(code)
+
+
+_VALUE_FLAGS = frozenset(
+    f"{dash}{name}" for dash in ("-", "--") for name in ("root", "log", "log-format", "rootless", "criu")
+)
+
+
+def _verb(args: list[str]) -> str | None:
+    """The command word after the global flags (a cheap look before parsing them)."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg.startswith("-"):
+            skip = arg in _VALUE_FLAGS
+        else:
+            return arg
+    return None
 
 
 def _main(args: list[str], warmup: "Warmup | None" = None) -> int:
