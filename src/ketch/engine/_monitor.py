@@ -18,7 +18,6 @@ import os
 import selectors
 import signal
 import socket
-import subprocess
 import termios
 import time
 
@@ -48,6 +47,7 @@ __all__ = [
 MONITOR_FILE = "monitor.pid"
 
 _PR_SET_CHILD_SUBREAPER = 36
+_MAX_HEADER = 4096  # an attach client's JSON header line
 
 
 def process_start_time(pid: int) -> int | None:
@@ -251,6 +251,7 @@ def prefork(
 def _exec_monitor(
     spec: MonitorSpec, client: socket.socket | None, engine: dict[str, str], report_fd: int
 ) -> None:
+    import subprocess
     import sys
 
     fds = [report_fd] + ([client.fileno()] if client is not None else [])
@@ -531,6 +532,8 @@ class _Monitor:
         # the runtime writes its own errors to the stderr it was given: with a tty that is a
         # pipe of ours; without, the container's stderr pipe, read back below on failure
         stderr = errors_w if spec.tty else stdio[2]
+        import subprocess  # only for a runtime run as a command
+
         proc = subprocess.Popen(argv, stdin=stdio[0], stdout=stdio[1], stderr=stderr,
                                 cwd=spec.container_dir)
         os.close(errors_w)
@@ -566,15 +569,10 @@ class _Monitor:
     # ------------------------------------------------------------------- loop
     def _add_client(self, sock: socket.socket, header: bytes | None) -> None:
         if header is None:
-            line = b""
-            sock.settimeout(5)
-            while not line.endswith(b"\n"):
-                data = sock.recv(1)
-                if not data:
-                    sock.close()
-                    return
-                line += data
-            header = line
+            header = _read_header(sock)
+            if header is None:
+                sock.close()
+                return
         try:
             want = json.loads(header)
         except ValueError:
@@ -715,6 +713,38 @@ class _Monitor:
                     break
         if fd in self.outputs and self.log is not None:
             self.log.flush(fd, "stdout" if self.outputs[fd] == _attach.STDOUT else "stderr")
+
+
+def _read_header(sock: socket.socket) -> bytes | None:
+    """The client's JSON header line (None: closed, too long, or no line within 5 s).
+
+    The usual whole line is peeked and read at once, leaving any frames behind it;
+    a line that arrives in pieces is read a byte at a time."""
+    sock.settimeout(5)
+    try:
+        data = sock.recv(_MAX_HEADER, socket.MSG_PEEK)
+        end = data.find(b"\n")
+        if end >= 0:
+            return _recv_exactly(sock, end + 1)
+        line = b""
+        while not line.endswith(b"\n"):
+            chunk = sock.recv(1)
+            if not chunk or len(line) >= _MAX_HEADER:
+                return None
+            line += chunk
+        return line
+    except OSError:
+        return None
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 def _select(fds: list[int], timeout: float) -> tuple[list[int], list[int], list[int]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 
 from ketch.engine._exitcode import with_exit_code
 from ketch.errors import FailedPrecondition, NotFound, PermissionDenied, Unavailable
@@ -61,6 +60,8 @@ class RuntimeClient:
 
     def _run(self, what: str, *args: str, input_: bytes | None = None) -> str:
         try:
+            import subprocess  # not at import time: the in-process runtime never needs it
+
             proc = subprocess.run(
                 self.argv(*args), input=input_, capture_output=True, check=False
             )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
 
 from ketch.engine._exitcode import with_exit_code
@@ -33,6 +32,8 @@ _INIT_CANDIDATES = ("catatonit", "tini-static", "tini", "docker-init")
 
 def find_init() -> str:
     """A host init binary for ``--init`` (catatonit or tini), or an error."""
+    import shutil
+
     for name in _INIT_CANDIDATES:
         path = shutil.which(name) or (f"/usr/libexec/podman/{name}" if name == "catatonit" else None)
         if path and os.path.exists(path):

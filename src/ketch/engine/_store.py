@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -139,4 +138,6 @@ class ContainerStore:
 
     def remove_dir(self, cid: str) -> None:
         """Remove a container's directory: rename first (atomic), then delete."""
+        import shutil  # ~1 ms (its compression imports): only when removing
+
         shutil.rmtree(self.hide(cid), ignore_errors=True)
