@@ -79,6 +79,9 @@ class Warmup:
             for _ in range(5000):  # bounded: 10 s at most
                 os.write(fd, pid)
                 if self._stop.acquire(timeout=0.002):  # released by join()
+                    # once more: the loop may have slept a while waiting for the GIL,
+                    # and the real move follows within milliseconds of this write
+                    os.write(fd, pid)
                     break
         except OSError:
             pass  # only an optimisation
