@@ -386,11 +386,11 @@ class ContainerService:
         and (for ``--rm``) the snapshot and directory are cleaned up.
         """
         store = self.store
-        oom = _oom_killed(cid)  # read before the runtime deletes the cgroup
         try:
             auto_remove = bool(store.load(cid)["HostConfig"].get("AutoRemove"))  # immutable
         except NotFound:
             return
+        oom = False if auto_remove else _oom_killed(cid)  # before the runtime deletes the cgroup
         if auto_remove:
             with store.lock(), store.container_lock(cid):
                 hidden = store.hide(cid)
