@@ -28,14 +28,21 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 
 
 def _remove_cgroup(path: str) -> None:
-    """rmdir ``path`` (and its empty sub-cgroups) in every hierarchy."""
-    for controller in os.listdir(CGROUP_ROOT):
-        top = f"{CGROUP_ROOT}/{controller}{path}"
-        if not os.path.isdir(top):
-            continue
-        for dirpath, _, _ in sorted(os.walk(top), key=lambda w: -len(w[0])):
-            with contextlib.suppress(OSError):
-                os.rmdir(dirpath)
+    """rmdir ``path`` (and its empty sub-cgroups) in every hierarchy; a peer's helper
+    (podman's conmon after a failed start) may take a moment to leave: retried ~5 s."""
+    for _ in range(50):
+        left = False
+        for controller in os.listdir(CGROUP_ROOT):
+            top = f"{CGROUP_ROOT}/{controller}{path}"
+            if not os.path.isdir(top):
+                continue
+            for dirpath, _, _ in sorted(os.walk(top), key=lambda w: -len(w[0])):
+                with contextlib.suppress(OSError):
+                    os.rmdir(dirpath)
+            left = left or os.path.isdir(top)
+        if not left:
+            return
+        time.sleep(0.1)
 
 
 def _remove_new_empty_dirs(path: Path, existed: bool) -> None:
