@@ -59,16 +59,22 @@ def test_plain_tree_is_extracted_without_special_bits(dest: Path) -> None:
         [_file("../outside/evil")],
         [_file("/outside/evil")],
         [_link("l", "../outside"), _file("l/evil")],
-        [_link("l", "/tmp")],
+        [_link("l", "/tmp"), _file("l/evil")],
         [_link("h", "../outside/x", tarfile.LNKTYPE)],
-        [_link("l", "."), _link("l/m", "../outside")],
+        [_link("l", "."), _link("l/m", "../outside"), _file("m/evil")],
     ],
-    ids=["dotdot", "absolute", "write-through-symlink", "absolute-symlink", "hardlink-out", "chain"],
+    ids=["dotdot", "absolute", "write-through-symlink", "write-through-absolute-symlink", "hardlink-out", "chain"],
 )
 def test_hostile_members_are_refused(dest: Path, members: list) -> None:  # type: ignore[type-arg]
     with pytest.raises(PermissionDenied, match="copy refused"):
         extract_for_host(_tar(*members), str(dest))
     assert list((dest.parent / "outside").iterdir()) == []
+
+
+def test_symlinks_are_copied_as_they_are(dest: Path) -> None:
+    extract_for_host(_tar(_link("passwd", "/etc/passwd"), _link("up", "../outside")), str(dest))
+    assert os.readlink(dest / "passwd") == "/etc/passwd"
+    assert os.readlink(dest / "up") == "../outside"
 
 
 def test_device_nodes_and_fifos_are_skipped(dest: Path) -> None:

@@ -67,9 +67,10 @@ def _to_host(ctx: CliContext, container: str, path: str, dest: str) -> None:
 
 def extract_for_host(tar: tarfile.TarFile, dest: str) -> None:
     """Extract a container's archive into the fresh directory ``dest``, member by member,
-    so that nothing lands outside it: no absolute or ``..`` names, no symlink or hardlink
-    leading out, no write through a symlink extracted earlier (each target's real path is
-    checked right before it is written), no device nodes or fifos (a container must not plant
+    so that nothing lands outside it: no absolute or ``..`` names, no hardlink to a file
+    outside, no write through a symlink extracted earlier (each target's real path is
+    checked right before it is written; symlinks themselves are copied as they are, as
+    docker does, whatever they point at), no device nodes or fifos (a container must not plant
     one on the host), no setuid/setgid/sticky bits and no group/other write.  The same
     rules as tarfile's "tar" filter (Python >= 3.11.4), done here so Debian 12's 3.11.2
     gets them too."""
@@ -90,11 +91,7 @@ def extract_for_host(tar: tarfile.TarFile, dest: str) -> None:
         target = os.path.join(root, name)
         if not inside(os.path.dirname(target)) or (os.path.islink(target) or not inside(target)):
             raise PermissionDenied(f"copy refused: archive member {name!r} would be written outside the destination")
-        if member.issym():
-            link = member.linkname
-            if os.path.isabs(link) or not inside(os.path.join(os.path.dirname(target), link)):
-                raise PermissionDenied(f"copy refused: symlink {name!r} -> {link!r} leads outside the destination")
-        elif member.islnk() and (
+        if member.islnk() and (
             os.path.isabs(member.linkname) or not inside(os.path.join(root, member.linkname))
         ):
             raise PermissionDenied(f"copy refused: hardlink {name!r} leads outside the destination")
