@@ -466,9 +466,9 @@ class _Monitor:
         try:
             if inproc is not None:
                 self._create_inproc(inproc, pid_file, stdio)
-            elif self.warmup is not None:
-                self.warmup.join()
             else:
+                if self.warmup is not None:  # no thread may run while the runtime is spawned
+                    self.warmup.join()
                 self._create_exec(dfd, pid_file, stdio)
         except Exception as e:
             err = e if hasattr(e, "exit_code") else runtime_error("create", str(e))
