@@ -394,6 +394,9 @@ class ContainerService:
         if auto_remove:
             with store.lock(), store.container_lock(cid):
                 hidden = store.hide(cid)
+            # as docker's `run --rm`: when the client returns, the container's processes,
+            # cgroups and mounts are gone (only its files are removed after)
+            self._release_hidden(cid, hidden)
             if notify is not None:
                 notify()
             self._remove_hidden(cid, hidden)
@@ -411,10 +414,8 @@ class ContainerService:
                 notify()
             self._cleanup_runtime(doc, detach=True)
 
-    def _remove_hidden(self, cid: str, hidden: Path) -> None:
-        """Finish removing a container whose directory was renamed away."""
-        import shutil
-
+    def _release_hidden(self, cid: str, hidden: Path) -> None:
+        """The runtime state (processes, cgroups) and the rootfs mount of a hidden container."""
         self._runtime_delete(cid)
         rootfs = hidden / "rootfs"
         if os.path.ismount(rootfs):
@@ -422,6 +423,12 @@ class ContainerService:
 
             with contextlib.suppress(Exception):
                 unmount_all(rootfs, detach=True)
+
+    def _remove_hidden(self, cid: str, hidden: Path) -> None:
+        """Finish removing a container whose directory was renamed away."""
+        import shutil
+
+        self._release_hidden(cid, hidden)  # nothing left to do when already released
         with contextlib.suppress(NotFound, Exception):
             self.engine.snapshotter.remove(cid)
         shutil.rmtree(hidden, ignore_errors=True)
