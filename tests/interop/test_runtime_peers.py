@@ -45,17 +45,6 @@ def _remove_cgroup(path: str) -> None:
         time.sleep(0.1)
 
 
-def _remove_new_empty_dirs(path: Path, existed: bool) -> None:
-    """Remove ``path`` if this test created it and only empty directories are in it."""
-    if existed or not path.exists():
-        return
-    for dirpath, _, _ in sorted(os.walk(path), key=lambda w: -len(w[0])):
-        try:
-            os.rmdir(dirpath)
-        except OSError:
-            return
-
-
 @pytest.fixture
 def rootfs(tmp_path: Path) -> Path:
     return busybox_rootfs(tmp_path / "rootfs")
@@ -87,11 +76,11 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
   address = ""
 """
     )
-    run_containerd = Path("/run/containerd")
-    existed = run_containerd.exists()  # containerd 1.6 keeps shim sockets there, whatever its config
     log = open(base / "containerd.log", "wb")  # noqa: SIM115 (closed in the finalizer)
+    # its own network namespace, and a private tmpfs on /run: containerd 1.6 keeps shim
+    # sockets under /run/containerd/s whatever its config (ctr's FIFOs go to --fifo-dir)
     daemon = subprocess.Popen(
-        ["unshare", "--net", binary, "--config", str(config)], stdout=log, stderr=subprocess.STDOUT
+        [*_PRIVATE_RUN, binary, "--config", str(config)], stdout=log, stderr=subprocess.STDOUT
     )
     try:
         deadline = time.monotonic() + 20
@@ -108,10 +97,18 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
             daemon.kill()
             daemon.wait()
         log.close()
-        _remove_new_empty_dirs(run_containerd, existed)
+
+
+_PRIVATE_RUN = [
+    "unshare", "--net", "--mount", "--propagation", "private",
+    "sh", "-c", 'mount -t tmpfs tmpfs /run && exec "$0" "$@"',
+]  # fmt: skip
 
 
 def _ctr(socket: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    if args[:1] == ("run",) or args[:2] == ("task", "exec"):  # FIFOs next to the socket, not in /run
+        n = 1 if args[0] == "run" else 2
+        args = (*args[:n], "--fifo-dir", str(socket.parent / "fifo"), *args[n:])
     return subprocess.run(
         ["ctr", "--address", str(socket), *args],
         capture_output=True,
@@ -174,6 +171,7 @@ def test_podman_runs_a_rootfs_through_ketch_runtime(rootfs: Path, short_dir: Pat
         pytest.skip("podman is not installed")
     parent = f"/ketch-podman-{uuid.uuid4().hex[:8]}"
     base = [
+        *_PRIVATE_RUN,  # podman writes /run/containers/networks even with --network none
         podman,
         "--root", str(short_dir / "root"),
         "--runroot", str(short_dir / "run"),
