@@ -236,3 +236,23 @@ def test_export_import_change_commit(k: Ketch, tmp_path: Path) -> None:
     assert saved.stat().st_size > 0
     missing = k("save", "-o", str(tmp_path / "x.tar"), "nosuch")
     assert missing.returncode == 1 and not (tmp_path / "x.tar").exists()
+
+
+def test_stop_signal_timeout_init_and_restart_record(k: Ketch) -> None:
+    k.ok("run", "-d", "--name", "ss", "--stop-signal", "SIGUSR1", "busybox", "sh", "-c",
+         'trap "exit 9" USR1; while :; do sleep 0.1; done')
+    k.ok("run", "-d", "--name", "st", "--stop-timeout", "1", "--restart", "on-failure:3",
+         "-l", "a=b", "-l", "c", "busybox", "sleep", "100")
+    k.ok("run", "-d", "--name", "in", "--init", "busybox", "sleep", "100")
+    assert k.ok("inspect", "-f", "{{.Config.StopSignal}}", "ss") == "SIGUSR1\n"
+    recorded = k.ok("inspect", "-f", "{{.Config.StopTimeout}} {{.HostConfig.RestartPolicy.Name}}"
+                    " {{.HostConfig.RestartPolicy.MaximumRetryCount}} {{.Config.Labels}}", "st")
+    assert recorded == "1 on-failure 3 map[a:b c:]\n"
+    assert k.ok("ps", "--filter", "label=a=b", "--format", "{{.Names}} {{.Labels}}") \
+        == "st a=b,c=\n"
+    assert k.ok("stop", "ss", "st", "in") == "ss\nst\nin\n"
+    codes = k.ok("inspect", "-f", "{{.State.ExitCode}}", "ss", "st", "in").split()
+    # the stop signal is the trapped one; sleep as pid 1 ignores SIGTERM and is killed
+    # after --stop-timeout; --init forwards SIGTERM to sleep
+    assert codes == ["9", "137", "143"]
+    assert k.ok("ps", "-q") == ""
