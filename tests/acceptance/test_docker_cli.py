@@ -188,7 +188,7 @@ def test_cp_directories_and_symlinks(k: Ketch, tmp_path: Path) -> None:
     (src / "sub" / "b").write_text("b\n")
     os.symlink("a", src / "link")
     k.ok("run", "-d", "--name", "cc", "busybox", "sh", "-c",
-         "mkdir -p /d/s && echo in > /d/s/f && ln -s s/f /d/pl && sleep 100")
+         "mkdir -p /d/s && echo in > /d/s/f && ln -s s/f /d/pl && ln -s /etc/passwd /d/abs && sleep 100")
     k.ok("cp", str(src), "cc:/")
     k.ok("cp", str(src / "sub"), "cc:/tmp/newdir")  # a new name: the directory is renamed
     inside = k.ok("exec", "cc", "sh", "-c", "cat /src/sub/b; readlink /src/link; ls /tmp/newdir")
@@ -197,7 +197,8 @@ def test_cp_directories_and_symlinks(k: Ketch, tmp_path: Path) -> None:
     out.mkdir()
     k.ok("cp", "cc:/d", str(out))
     assert (out / "d" / "s" / "f").read_text() == "in\n"
-    assert os.readlink(out / "d" / "pl") == "s/f"  # copied as a link, not followed
+    assert os.readlink(out / "d" / "pl") == "s/f"  # copied as links, not followed
+    assert os.readlink(out / "d" / "abs") == "/etc/passwd"
     k.ok("cp", "cc:/d/s/.", str(out / "dot"))
     assert os.listdir(out / "dot") == ["f"]
     missing = k("cp", "cc:/nonexist", str(out))
