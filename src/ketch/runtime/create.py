@@ -15,7 +15,7 @@ from ketch.runtime._init import InitContext, init_main, preload, state_json, wri
 from ketch.runtime._namespaces import FOR_CHILDREN, NamespacePlan, plan_namespaces
 from ketch.runtime._proc import process_start_time
 from ketch.runtime._sync import Channel, channel_pair
-from ketch.runtime.state import ContainerState, StateDir, now_rfc3339, write_durable
+from ketch.runtime.state import ContainerState, StateDir, now_rfc3339, write_atomic
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ def _close_all(fds: dict[int, int]) -> None:
 
 
 def write_pid_file(path: str, pid: int) -> None:
-    write_durable(os.path.abspath(path), f"{pid}".encode(), 0o644)
+    write_atomic(os.path.abspath(path), f"{pid}".encode(), 0o644)
 
 
 def _fork_fast(ctx: InitContext) -> int:

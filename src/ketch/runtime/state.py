@@ -1,8 +1,9 @@
 """Where the runtime keeps its containers: ``<root>/<id>/state.json`` and ``exec.fifo``.
 
-``state.json`` is written once the init's pid is known (temp file, fsync, rename,
-fsync of the directory).  The status is never stored: ``derive_status`` computes
-it from the init's liveness, ``exec.fifo`` and the cgroup freezer, as runc does.
+``state.json`` is written once the init's pid is known, atomically (temp file,
+rename) but without fsync: see ``write_atomic``.  The status is never stored:
+``derive_status`` computes it from the init's liveness, ``exec.fifo`` and the
+cgroup freezer, as runc does.
 """
 
 import os
@@ -24,6 +25,7 @@ __all__ = [
     "derive_status",
     "now_rfc3339",
     "validate_id",
+    "write_atomic",
 ]
 
 CREATED, RUNNING, PAUSED, STOPPED = "created", "running", "paused", "stopped"
@@ -82,16 +84,16 @@ def now_rfc3339() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}Z"
 
 
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
+    """Write ``path`` atomically (temp file, rename): readers never see a partial file.
 
-
-def write_durable(path: str, data: bytes, mode: int = 0o600) -> None:
-    """Write ``path`` atomically: temp file, fsync, rename, fsync of the directory."""
+    No fsync, on purpose (the house rule of durable writes is for data that must
+    survive a host crash).  The runtime's ``state.json`` and ``--pid-file`` live
+    under the runtime root (a tmpfs such as ``/run`` in real use) and describe
+    processes that a host crash kills anyway: after a reboot the state is stale
+    whatever was synced, and ``derive_status`` already treats a dead init as
+    stopped.  runc writes the same files the same way.
+    """
     directory = os.path.dirname(path) or "."
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, mode)
@@ -99,14 +101,12 @@ def write_durable(path: str, data: bytes, mode: int = 0o600) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        os.fsync(fd)
     except BaseException:
         os.close(fd)
         os.unlink(tmp)
         raise
     os.close(fd)
     os.replace(tmp, path)
-    _fsync_dir(directory)
 
 
 class StateDir:
@@ -133,7 +133,7 @@ class StateDir:
 
     def save(self, state: ContainerState) -> None:
         data = _json.dumps(encode(state)).encode()
-        write_durable(os.path.join(self.path(state.id), STATE_FILE), data)
+        write_atomic(os.path.join(self.path(state.id), STATE_FILE), data)
 
     def load(self, container_id: str) -> ContainerState:
         path = os.path.join(self.path(container_id), STATE_FILE)
