@@ -223,7 +223,7 @@ def state_json(state: State) -> bytes:
 
 def _container(ctx: InitContext, host_pid: int, prepared: "Prepared") -> None:
     from ketch.runtime import rootfs
-    from ketch.runtime.process import apply_process, exec_process, resolve_executable
+    from ketch.runtime.process import apply_process, arm_exec, fire_exec, resolve_executable
 
     config, channel = ctx.config, ctx.channel
     process, linux = config.process, config.linux
@@ -257,6 +257,13 @@ def _container(ctx: InitContext, host_pid: int, prepared: "Prepared") -> None:
     from ketch.linux.prctl import prctl
 
     prctl(_PR_SET_PDEATHSIG, 0)  # from now on the init outlives the runtime (create, run -d)
+    # all of the exec's preparation that may fail or take time, before "ready"
+    armed = arm_exec(
+        prepared,
+        executable,
+        preserve_fds=ctx.preserve_fds,
+        notify_state=_state(ctx, host_pid, "creating"),
+    )
     if ctx.fifo_fd is not None:
         channel.send("ready")
         fd = os.open(f"/proc/self/fd/{ctx.fifo_fd}", os.O_WRONLY | os.O_CLOEXEC)
@@ -276,9 +283,4 @@ def _container(ctx: InitContext, host_pid: int, prepared: "Prepared") -> None:
     # Python ignores these; ignored signals would stay ignored in the container process
     _signal.signal(_signal.SIGPIPE, _signal.SIG_DFL)
     _signal.signal(_signal.SIGXFSZ, _signal.SIG_DFL)
-    exec_process(
-        prepared,
-        executable,
-        preserve_fds=ctx.preserve_fds,
-        notify_state=_state(ctx, host_pid, "creating"),
-    )
+    fire_exec(armed)

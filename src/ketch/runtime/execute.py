@@ -269,7 +269,8 @@ def _grandchild(
 ) -> None:
     from ketch.runtime.process import (
         apply_process,
-        exec_process,
+        arm_exec,
+        fire_exec,
         prepare_process,
         resolve_executable,
     )
@@ -291,12 +292,13 @@ def _grandchild(
     from ketch.linux.prctl import prctl
 
     prctl(_PR_SET_PDEATHSIG, 0)
+    armed = arm_exec(prepared, executable, preserve_fds=preserve_fds)
     channel.send("ready")
     channel.expect("start")
     import _signal  # type: ignore[import-not-found]
 
     _signal.signal(_signal.SIGPIPE, _signal.SIG_DFL)
     _signal.signal(_signal.SIGXFSZ, _signal.SIG_DFL)
-    exec_process(prepared, executable, preserve_fds=preserve_fds)
+    fire_exec(armed)
 
 

@@ -6,7 +6,11 @@ Called by the container's init (or exec'd) child, in this order::
     prepared = prepare_process(p, linux)    in the child, before it enters the rootfs
     path = resolve_executable(p)            after pivot_root: errors reported before start
     apply_process(p, linux)                 rlimits ... uid/gid (still privileged)
-    exec_process(prepared, path)            capabilities, seccomp, execveat(trampoline)
+    armed = arm_exec(prepared, path)        environment, HOME, fds, trampoline memfd
+    ... "ready", wait for "start" ...
+    fire_exec(armed)                        capabilities, seccomp, execveat(trampoline)
+
+(``exec_process`` = both at once.)
 
 After the child entered the rootfs nothing may be loaded from the file system: a
 Python module, libseccomp or the seccomp agent's socket would be looked up in the
@@ -54,9 +58,12 @@ if TYPE_CHECKING:
     from ketch.runtime._process_seccomp import Listener
 
 __all__ = [
+    "ArmedExec",
     "Prepared",
     "apply_process",
+    "arm_exec",
     "exec_process",
+    "fire_exec",
     "make_nondumpable",
     "prepare_process",
     "resolve_executable",
@@ -122,7 +129,15 @@ def validate_process(process: Process, linux: Linux | None) -> None:
 class Prepared:
     """What ``exec_process`` needs, made while the host's file system is still visible."""
 
-    __slots__ = ("filter", "listener", "machine", "no_new_privileges", "pid", "process", "trampoline")
+    __slots__ = (
+        "filter",
+        "listener",
+        "machine",
+        "no_new_privileges",
+        "pid",
+        "process",
+        "trampoline",
+    )
 
     def __init__(
         self, process: Process, filt: "Filter | None", listener: "Listener | None"
@@ -405,21 +420,45 @@ def _default_signals() -> None:
             continue  # a signal number glibc reserves
 
 
-def exec_process(
+class ArmedExec:
+    """Everything the final exec needs, made before the wait for ``start``.
+
+    ``arm_exec`` does the slow, failure-prone work while the runtime has not yet
+    said ``start`` (environment, HOME from the container's /etc/passwd, the
+    capability sets, fds > 2+preserve_fds close-on-exec, the sealed trampoline
+    memfd); ``fire_exec`` does only what must come last: capability sets,
+    seccomp load and the execveat.
+    """
+
+    __slots__ = ("executable", "filter", "listener", "no_new_privileges", "payload", "run", "sets")
+
+    def __init__(
+        self,
+        executable: str,
+        run: PreparedExec,
+        sets: dict[str, int],
+        filt: "Filter | None",
+        listener: "Listener | None",
+        payload: bytes,
+        no_new_privileges: bool,
+    ) -> None:
+        self.executable = executable
+        self.run = run
+        self.sets = sets
+        self.filter = filt
+        self.listener = listener
+        self.payload = payload
+        self.no_new_privileges = no_new_privileges
+
+
+def arm_exec(
     prepared: Prepared,
     executable: str,
     *,
     preserve_fds: int = 0,
     notify_state: State | None = None,
-) -> "NoReturn":
-    """Capability sets, seccomp, fds > 2+preserve_fds close-on-exec, then exec the program.
-
-    The exec goes through the sealed-memfd trampoline (argv = MAGIC, executable, *args).
-    Without noNewPrivileges the kernel wants CAP_SYS_ADMIN to load a filter, so it is
-    loaded before the capability sets are applied (as runc); otherwise last.
-    ``notify_state`` (host pid, status "creating") goes with the notify fd to
-    ``listenerPath`` when a rule uses SCMP_ACT_NOTIFY.  Never returns: raises on failure.
-    """
+) -> ArmedExec:
+    """The part of ``exec_process`` that may run before ``start`` (see ``ArmedExec``)."""
     process = prepared.process
     if os.getpid() != prepared.pid:
         raise FailedPrecondition("exec_process: prepare_process ran in another process")
@@ -438,30 +477,56 @@ def exec_process(
             os.set_inheritable(keep, True)
         except OSError:
             pass  # not open: nothing to pass on
-    cloexec_from(3 + preserve_fds)
-    _default_signals()
+    cloexec_from(3 + preserve_fds)  # flags only: the sync channel works until the exec
     fd = sealed_memfd("ketch-trampoline", prepared.trampoline, executable=True)  # close-on-exec
     run = PreparedExec(fd, argv, envp, prepared.machine)
+    return ArmedExec(executable, run, sets, filt, listener, payload, prepared.no_new_privileges)
 
+
+def fire_exec(armed: ArmedExec) -> "NoReturn":
+    """Signals back to default, capability sets, seccomp, execveat: never returns.
+
+    Without noNewPrivileges the kernel wants CAP_SYS_ADMIN to load a filter, so it is
+    loaded before the capability sets are applied (as runc); otherwise last.
+    """
+    _default_signals()
+    sets, filt, listener = armed.sets, armed.filter, armed.listener
     if filt is None:
         _set_capabilities(sets)
     else:
         from ketch.runtime._process_seccomp import load_filter
 
-        if not prepared.no_new_privileges:
+        if not armed.no_new_privileges:
             current = capget()
             if not current.permitted >> _CAP_SYS_ADMIN & 1:
                 raise PermissionDenied(
                     "linux.seccomp: loading a filter without noNewPrivileges needs CAP_SYS_ADMIN"
                 )
             capset(current.permitted, current.permitted, current.inheritable)
-            load_filter(filt, listener, payload)
+            load_filter(filt, listener, armed.payload)
             _set_capabilities(sets)
         else:
             _set_capabilities(sets)
-            load_filter(filt, listener, payload)
+            load_filter(filt, listener, armed.payload)
     try:
-        run()
+        armed.run()
     except OSError as e:
-        raise FailedPrecondition(f"exec {executable}: {e.strerror}") from e
+        raise FailedPrecondition(f"exec {armed.executable}: {e.strerror}") from e
     raise AssertionError("execveat returned")  # pragma: no cover
+
+
+def exec_process(
+    prepared: Prepared,
+    executable: str,
+    *,
+    preserve_fds: int = 0,
+    notify_state: State | None = None,
+) -> "NoReturn":
+    """Capability sets, seccomp, fds > 2+preserve_fds close-on-exec, then exec the program.
+
+    The exec goes through the sealed-memfd trampoline (argv = MAGIC, executable, *args).
+    ``notify_state`` (host pid, status "creating") goes with the notify fd to
+    ``listenerPath`` when a rule uses SCMP_ACT_NOTIFY.  Never returns: raises on failure.
+    Equal to ``fire_exec(arm_exec(...))``; callers that wait for ``start`` arm first.
+    """
+    fire_exec(arm_exec(prepared, executable, preserve_fds=preserve_fds, notify_state=notify_state))
