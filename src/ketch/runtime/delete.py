@@ -4,7 +4,7 @@ import os
 import select
 
 from ketch.errors import Conflict, KetchError
-from ketch.runtime.container import Container, oci_state
+from ketch.runtime.container import Container, may_have_hooks, oci_state
 from ketch.runtime.state import CREATED, PAUSED, STOPPED
 
 __all__ = ["delete_container", "destroy"]
@@ -54,9 +54,11 @@ def destroy(container: Container) -> list[str]:
         pass
     container.manager.destroy()
     warnings = []
-    from ketch.oci.runtime_spec import config_from_json
+    hooks = None
+    if may_have_hooks(container.state, "poststop"):
+        from ketch.oci.runtime_spec import config_from_json
 
-    hooks = config_from_json(container.state.config).hooks
+        hooks = config_from_json(container.state.config).hooks
     if hooks is not None and hooks.poststop:
         from ketch.runtime._init import state_json
         from ketch.runtime.hooks import run_hook

@@ -4,7 +4,7 @@ import os
 import select
 
 from ketch.errors import FailedPrecondition, KetchError
-from ketch.runtime.container import Container, oci_state
+from ketch.runtime.container import Container, may_have_hooks, oci_state
 from ketch.runtime.state import CREATED, STOPPED
 
 __all__ = ["run_poststart", "start_container"]
@@ -48,6 +48,8 @@ def start_container(container: Container) -> list[str]:
 
 def run_poststart(container: Container) -> list[str]:
     """poststart hooks in the runtime's namespaces; a failure is a warning, as the spec says."""
+    if not may_have_hooks(container.state, "poststart"):
+        return []
     from ketch.oci.runtime_spec import config_from_json
 
     config = config_from_json(container.state.config)

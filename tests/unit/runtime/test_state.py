@@ -95,3 +95,31 @@ def test_corrupt_state_is_an_error(tmp_path: Path) -> None:
 def test_rfc3339() -> None:
     stamp = now_rfc3339()
     assert len(stamp) == len("2024-01-01T00:00:00.000000000Z") and stamp.endswith("Z")
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"ociVersion": "1.3.0"}, False),
+        ({"hooks": {}}, False),
+        ({"hooks": {"poststart": []}}, False),
+        ({"hooks": {"poststop": [{"path": "/x"}]}}, False),
+        ({"hooks": {"poststart": [{"path": "/x"}]}}, True),
+        ({"hooks": "junk"}, True),  # the decoder reports it
+        ("junk", True),
+    ],
+)
+def test_may_have_hooks_skips_decoding_only_without_hooks(config: object, expected: bool) -> None:
+    from ketch.runtime.container import may_have_hooks
+
+    base = _state()
+    state = ContainerState(
+        id=base.id,
+        bundle=base.bundle,
+        rootfs=base.rootfs,
+        pid=base.pid,
+        start_time=base.start_time,
+        created=base.created,
+        config=config,
+    )
+    assert may_have_hooks(state, "poststart") is expected
