@@ -2,14 +2,14 @@
 
 Runs in the process ``create`` forks (and, with a user namespace, in the middle
 process that forks the real init).  It never returns: every path ends in
-``exec_process`` or ``os._exit``; an error is sent to the runtime as one
+``fire_exec`` or ``os._exit``; an error is sent to the runtime as one
 ``error`` message first.  Order (runc's, see docs/design/runtime.md)::
 
     nondumpable -> [user ns, maps] -> join/unshare namespaces -> wait "go" (cgroup joined)
     -> cgroup ns -> [fork: init is PID 1] -> hostname -> mount_rootfs -> sysctl
     -> prestart/createRuntime hooks (by the runtime) -> createContainer hooks
-    -> enter_rootfs -> console -> resolve executable -> apply_process -> "ready"
-    -> exec.fifo (or "start") -> startContainer hooks -> exec_process
+    -> enter_rootfs -> console -> resolve executable -> apply_process -> arm_exec
+    -> "ready" -> exec.fifo (or "start") -> startContainer hooks -> fire_exec
 """
 
 import os
