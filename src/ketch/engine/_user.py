@@ -79,11 +79,11 @@ def resolve_user(rootfs: str, spec: str) -> ExecUser:
                     f"unable to find group {group_part}: no matching entries in group file"
                 )
             gid = found_gid
-    extra: list[int] = []
+    extra: list[int] = [gid]  # docker always lists the primary group among the supplementary ones
     if name:
         for row in groups:
             if len(row) >= 4 and name in row[3].split(","):
                 g = _number(row[2])
-                if g is not None and g != gid and g not in extra:
+                if g is not None and g not in extra:
                     extra.append(g)
     return ExecUser(uid, gid, tuple(extra), home)

@@ -33,10 +33,13 @@ def test_resolve_user(rootfs: Path) -> None:
     root = resolve_user(r, "")
     assert (root.uid, root.gid, root.home) == (0, 0, "/root")
     app = resolve_user(r, "app")
-    assert (app.uid, app.gid, app.additional_gids, app.home) == (1000, 1000, (1001, 5), "/home/app")
+    assert (app.uid, app.gid, app.additional_gids, app.home) == (
+        1000, 1000, (1000, 1001, 5), "/home/app")
     assert resolve_user(r, "1000").home == "/home/app"
     unknown = resolve_user(r, "4321:99")
     assert (unknown.uid, unknown.gid, unknown.home) == (4321, 99, "/")
+    assert unknown.additional_gids == (99,)  # docker: the primary gid is always supplementary
+    assert root.additional_gids[0] == 0
     assert resolve_user(r, "app:extra").gid == 1001
     with pytest.raises(InvalidArgument, match="unable to find user nobody"):
         resolve_user(r, "nobody")
