@@ -91,7 +91,8 @@ def go_string(value: Any) -> str:
 def _go_type(value: Any) -> str:
     if value is None:
         return "<nil>"
-    names = {bool: "bool", int: "int", float: "float64", str: "string", dict: "map[string]interface {}"}
+    names = {bool: "bool", int: "int", float: "float64", str: "string",
+             dict: "map[string]interface {}"}
     name = names.get(type(value))
     if name is not None:
         return name
@@ -185,13 +186,16 @@ def _quoted(src: str, i: int) -> tuple[int, str]:
         out.append(ch)
         j += 1
     if j >= len(src) or src[j] != quote:
-        raise _parse_error(src, i, "unterminated quoted string" if quote == '"' else "unterminated character constant")
+        what = "quoted string" if quote == '"' else "character constant"
+        raise _parse_error(src, i, f"unterminated {what}")
     return j + 1, "".join(out)
 
 
 def _number(src: str, i: int) -> tuple[int, Any]:
     j = i + 1 if src[i] in "+-" else i
-    while j < len(src) and (src[j] in _IDENT or src[j] == "." or (src[j] in "+-" and src[j - 1] in "eEpP")):
+    while j < len(src) and (
+        src[j] in _IDENT or src[j] == "." or (src[j] in "+-" and src[j - 1] in "eEpP")
+    ):
         j += 1
     text = src[i:j].replace("_", "")
     try:
@@ -255,7 +259,8 @@ def _lex_action(src: str, i: int) -> tuple[list[_Tok], int, bool]:
                 j += 1
             word = src[i:j]
             if word in ("true", "false", "nil"):
-                toks.append(_Tok("lit", src, i, j, None if word == "nil" else word == "true", spaced))
+                value = None if word == "nil" else word == "true"
+                toks.append(_Tok("lit", src, i, j, value, spaced))
             else:
                 toks.append(_Tok("ident", src, i, j, word, spaced))
         elif src.startswith(":=", i):
@@ -273,7 +278,7 @@ def _lex_action(src: str, i: int) -> tuple[list[_Tok], int, bool]:
 
 
 class _Op:
-    """An operand: field, var, func, lit, paren (a parenthesized pipeline) or chain (fields on one)."""
+    """An operand: field, var, func, lit, paren (a parenthesized pipeline) or chain (its fields)."""
 
     __slots__ = ("base", "kind", "name", "path", "pipe", "pos", "text", "value")
 
@@ -443,7 +448,9 @@ class _Parser:
         del self.vars[mark:]
         return node
 
-    def pipeline(self, toks: list[_Tok], i: int, context: str, closer: str | None) -> tuple[_Pipe, int]:
+    def pipeline(
+        self, toks: list[_Tok], i: int, context: str, closer: str | None
+    ) -> tuple[_Pipe, int]:
         decl: list[str] = []
         assign = False
         for count in (1, 2):  # $x := / $i, $e :=
@@ -575,7 +582,8 @@ def _eq(args: list[Any]) -> bool:
     for other in args[1:]:
         kinds = {_kind(first), _kind(other)}
         if "other" in kinds:
-            raise _FuncError(f"non-comparable type {_go_type(first if _kind(first) == 'other' else other)}")
+            bad = first if _kind(first) == "other" else other
+            raise _FuncError(f"non-comparable type {_go_type(bad)}")
         if len(kinds) > 1 and "nil" not in kinds:
             raise _FuncError("incompatible types for comparison")
         if first == other:
@@ -671,7 +679,8 @@ def _verb(verb: str, arg: Any, flags: str, prec: int | None) -> str:
     if number and verb in "eEfFgG":
         if verb in "gG" and prec is None:
             return _go_float(float(arg))
-        return format(float(arg), f"{'+' if '+' in flags else ''}.{6 if prec is None else prec}{verb}")
+        sign = "+" if "+" in flags else ""
+        return format(float(arg), f"{sign}.{6 if prec is None else prec}{verb}")
     return f"%!{verb}({_go_type(arg)}={_fmt_v(arg)})"
 
 
@@ -766,7 +775,9 @@ def _split_fn(args: list[Any]) -> list[str]:
 def _title(args: list[Any]) -> str:
     _arity(args, 1, 1)
     text = _want_str(args[0])
-    return "".join(c.upper() if k == 0 or not text[k - 1].isalnum() else c for k, c in enumerate(text))
+    return "".join(
+        c.upper() if k == 0 or not text[k - 1].isalnum() else c for k, c in enumerate(text)
+    )
 
 
 def _pad(args: list[Any]) -> str:
@@ -910,7 +921,7 @@ class _Exec:
         first, args = cmd.args[0], cmd.args[1:]
         if first.kind == "func":
             return self.call(first.name, cmd, args, dot, final)
-        if first.kind == "field":
+        if first.kind == "field" and first.path:
             return self.fields(dot, first, args, dot, final)
         if first.kind == "chain" and first.base is not None:
             return self.fields(self.operand(first.base, dot), first, args, dot, final)
@@ -964,7 +975,8 @@ class _Exec:
                 if name in value:
                     found = value[name]
                 else:
-                    folded = [key for key in value if isinstance(key, str) and key.lower() == name.lower()]
+                    lower = name.lower()
+                    folded = [k for k in value if isinstance(k, str) and k.lower() == lower]
                     if not folded or not name[0].isupper():
                         raise _Fail(f'map has no entry for key "{name}"', op)
                     found = value[folded[0]]
@@ -976,7 +988,8 @@ class _Exec:
                 try:
                     found = getattr(value, name)
                 except AttributeError:
-                    raise _Fail(f"can't evaluate field {name} in type {_go_type(value)}", op) from None
+                    message = f"can't evaluate field {name} in type {_go_type(value)}"
+                    raise _Fail(message, op) from None
             if callable(found) and not isinstance(found, type):
                 argv = [self.operand(a, dot) for a in args] if last else []
                 if last and final is not _MISSING:
@@ -1002,7 +1015,8 @@ def _head(pipe: _Pipe, headers: Mapping[str, str]) -> str:
         if op.kind in ("field", "chain", "var") and op.path:
             name = op.path[0]
             cmd = next((c for c in pipe.cmds if c.args and c.args[0] is op), None)
-            if name == "Label" and cmd is not None and len(cmd.args) > 1 and cmd.args[1].kind == "lit":
+            label = cmd is not None and len(cmd.args) > 1 and cmd.args[1].kind == "lit"
+            if name == "Label" and cmd is not None and label:
                 key = str(cmd.args[1].value).split(".")[-1]
                 return key.replace("-", " ").replace("_", " ").upper()
             return headers.get(name, name.upper())

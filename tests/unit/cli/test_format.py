@@ -171,6 +171,8 @@ def test_object_attributes_and_methods() -> None:
         ("{{index .Config.Cmd 5}}", 'at <index .Config.Cmd 5>: error calling index: index out of range: 5'),
         ('{{.Id "x"}}', "Id is not a method but has arguments"),
         ('{{"a" "b"}}', 'can\'t give argument to non-function "a"'),
+        ('{{. "b"}}', "can't give argument to non-function ."),
+        ('{{$ | printf "%v"}}{{$ "x"}}', "can't give argument to non-function $"),
         ("{{upper .State.Pid}}", "expected string; got int"),
         ('{{eq 1 "a"}}', "incompatible types for comparison"),
         ("{{eq .Config.Cmd 1}}", "non-comparable type"),
