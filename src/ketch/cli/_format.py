@@ -47,7 +47,7 @@ class TemplateExecError(TemplateError):
 
 
 def _go_float(value: float) -> str:
-    """Go's ``%v`` of a float64: shortest digits, exponent form below 1e-4 and from 1e21."""
+    """Go's ``%v`` of a float64: shortest digits, exponent form below 1e-4 and from 1e6."""
     if value != value:
         return "NaN"
     if value in (float("inf"), float("-inf")):
@@ -59,7 +59,7 @@ def _go_float(value: float) -> str:
     exact = Decimal(repr(value)).normalize()
     sign, digits, exp = exact.as_tuple()
     e10 = len(digits) + int(exp) - 1
-    if -4 <= e10 < 21:
+    if -4 <= e10 < 6:
         return format(exact, "f")
     text = "".join(map(str, digits))
     frac = f".{text[1:]}" if len(text) > 1 else ""
@@ -927,6 +927,8 @@ class _Exec:
             return self.fields(self.operand(first.base, dot), first, args, dot, final)
         if first.kind == "var" and first.path:
             return self.fields(self.var(first.name), first, args, dot, final)
+        if first.kind == "lit" and first.text == "nil":
+            raise _Fail("nil is not a command", first)
         if args or final is not _MISSING:
             raise _Fail(f"can't give argument to non-function {first.text}", first)
         return self.operand(first, dot)
@@ -962,7 +964,7 @@ class _Exec:
         except _FuncError as e:
             message = str(e).replace("wrong number of args:", f"wrong number of args for {name}:")
             if message.startswith("wrong number"):
-                raise _Fail(message, cmd) from e
+                raise _Fail(message, cmd.args[0]) from e
             raise _Fail(f"error calling {name}: {message}", cmd) from e
         except (TypeError, ValueError, KeyError, IndexError, OverflowError) as e:
             raise _Fail(f"error calling {name}: {e}", cmd) from e

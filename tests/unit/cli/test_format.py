@@ -177,7 +177,8 @@ def test_object_attributes_and_methods() -> None:
         ('{{eq 1 "a"}}', "incompatible types for comparison"),
         ("{{eq .Config.Cmd 1}}", "non-comparable type"),
         ("{{len 3}}", "len of type int"),
-        ("{{len 1 2}}", "wrong number of args for len: want 1 got 2"),
+        ("{{len 1 2}}", "at <len>: wrong number of args for len: want 1 got 2"),
+        ("{{nil}}", "at <nil>: nil is not a command"),
         ("{{range .Id}}{{end}}", "range can't iterate over abc"),
         ("{{.Id.X}}", "can't evaluate field X in type string"),
     ],
@@ -218,7 +219,9 @@ def test_parse_errors(template: str, message: str) -> None:
 
 
 def test_go_values() -> None:
-    assert go_string(1e6) == "1000000"
+    assert go_string(1e6) == "1e+06"
+    assert go_string(123456.7) == "123456.7"
+    assert go_string(0.0001) == "0.0001"
     assert go_string(-2.5e-7) == "-2.5e-07"
     assert go_string({"a": None}) == "map[a:<nil>]"
     assert go_string([True, 1.0]) == "[true 1]"
