@@ -131,6 +131,7 @@ _SPACE = " \t\r\n"
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v",
             "\\": "\\", '"': '"', "'": "'"}
 _MISSING: Any = object()  # "no piped value"
+_MAX_DEPTH = 100  # nested control structures and parentheses (Python's stack is the bound)
 
 
 class _Tok:
@@ -424,6 +425,15 @@ class _Parser:
         return nodes, None
 
     def branch(self, kind: str, toks: list[_Tok]) -> _Branch:
+        self.depth += 1
+        try:
+            return self.control(kind, toks)
+        finally:
+            self.depth -= 1
+
+    def control(self, kind: str, toks: list[_Tok]) -> _Branch:
+        if self.depth > _MAX_DEPTH:
+            raise self.error(toks[0].pos, f"{{{{{kind}}}}} nested too deeply")
         mark = len(self.vars)
         if len(toks) < 2:
             raise self.error(toks[0].pos, f"missing value for {kind}")
@@ -519,7 +529,7 @@ class _Parser:
             op.name = tok.value
         elif tok.kind == "(":
             self.depth += 1
-            if self.depth > 100:
+            if self.depth > _MAX_DEPTH:
                 raise self.error(tok.pos, "parentheses nested too deeply")
             pipe, j = self.pipeline(toks, i + 1, "parenthesized pipeline", ")")
             self.depth -= 1

@@ -210,6 +210,8 @@ def test_exec_errors(template: str, message: str) -> None:
         ("{{template \"x\"}}", "not supported"),
         ("{{.Id ~}}", "unexpected '~'"),
         ("{{" + "(" * 200 + "1" + ")" * 200 + "}}", "nested too deeply"),
+        ("{{if 1}}" * 300 + "{{end}}" * 300, "{{if}} nested too deeply"),
+        ("{{if 0}}" + "{{else if 0}}" * 300 + "{{end}}", "{{if}} nested too deeply"),
     ],
 )
 def test_parse_errors(template: str, message: str) -> None:
