@@ -15,3 +15,14 @@ def test_supplementary_groups_include_the_primary_group(ketch: Ketch) -> None:
     assert ketch.ok("run", "--rm", "-u", "1234:5678", "busybox", "id").strip().endswith(
         "groups=5678")
     assert ketch.ok("run", "--rm", "busybox", "id").strip().endswith("groups=0(root)")
+
+
+def test_rm_force_of_a_missing_container_is_not_a_failure(ketch: Ketch) -> None:
+    ketch.ok("create", "--name", "c1", "busybox", "true")
+    proc = ketch("rm", "-f", "nosuch", "c1", "other")
+    assert (proc.returncode, proc.stdout) == (0, "c1\n"), proc.stderr
+    assert proc.stderr == "Error: No such container: nosuch\nError: No such container: other\n"
+    assert ketch.container_ids() == []
+    plain = ketch("rm", "nosuch")
+    assert (plain.returncode, plain.stdout) == (1, "")
+    assert "No such container: nosuch" in plain.stderr

@@ -11,13 +11,24 @@ if TYPE_CHECKING:
 __all__ = ["for_each"]
 
 
-def for_each(ctx: CliContext, refs: list[str], op: Callable[[str], object], *, echo: bool = True) -> int:
-    from ketch.errors import KetchError
+def for_each(
+    ctx: CliContext, refs: list[str], op: Callable[[str], object], *, echo: bool = True,
+    missing_ok: bool = False,
+) -> int:
+    """Apply ``op`` to each ref; with ``missing_ok`` an unknown ref is reported, not a failure."""
+    from ketch.errors import KetchError, NotFound
 
     status = 0
     for ref in refs:
         try:
             op(ref)
+        except NotFound as e:
+            if missing_ok:  # docker's `rm -f`: say so on stderr, carry on, exit 0
+                ctx.stderr.write(f"Error: {e}\n")
+                continue
+            ctx.stderr.write(f"Error response from daemon: {e}\n")
+            status = 1
+            continue
         except KetchError as e:
             ctx.stderr.write(f"Error response from daemon: {e}\n")
             status = 1

@@ -23,4 +23,5 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
     svc = ctx.engine().containers
     return for_each(ctx, args.containers,
-                    lambda ref: svc.remove(ref, force=args.force, volumes=args.volumes))
+                    lambda ref: svc.remove(ref, force=args.force, volumes=args.volumes),
+                    missing_ok=args.force)
