@@ -87,6 +87,12 @@ def check_host_config(host_config: dict[str, Any]) -> dict[str, Any]:
             except OSError as e:
                 raise InvalidArgument(f"error while creating mount source path '{source}': {e.strerror}") from e
     for m in hc.get("Mounts") or ():
+        target = str(m.get("Target") or "")
+        if target.startswith("/") and not target.strip("/"):
+            raise InvalidArgument(
+                f"invalid mount config for type \"{m.get('Type', 'bind')}\": "
+                "invalid specification: destination can't be '/'"
+            )
         if m.get("Type", "bind") == "bind":
             source = str(m.get("Source") or "")
             if not source.startswith("/") or not os.path.exists(source):

@@ -339,6 +339,11 @@ def parse_bind(spec: str) -> tuple[str, str, list[str]]:
         )
     if not dest.startswith("/"):
         raise InvalidArgument(f"invalid volume specification: '{spec}': {dest} is not absolute")
+    if not dest.strip("/"):
+        raise InvalidArgument(
+            f"invalid volume specification: '{spec}': invalid mount config for type \"bind\": "
+            "invalid specification: destination can't be '/'"
+        )
     return os.path.normpath(source), os.path.normpath(dest), modes
 
 

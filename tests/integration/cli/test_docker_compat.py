@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.integration.cli.conftest import Ketch
@@ -26,3 +28,13 @@ def test_rm_force_of_a_missing_container_is_not_a_failure(ketch: Ketch) -> None:
     plain = ketch("rm", "nosuch")
     assert (plain.returncode, plain.stdout) == (1, "")
     assert "No such container: nosuch" in plain.stderr
+
+
+def test_a_mount_over_the_root_is_refused(ketch: Ketch, tmp_path: Path) -> None:
+    host = tmp_path / "dir"
+    host.mkdir()
+    for flag in (["-v", f"{host}:/"], ["-v", f"{host}://"], ["--mount", f"type=bind,src={host},target=/"]):
+        proc = ketch("run", "--rm", *flag, "busybox", "true")
+        assert proc.returncode == 125, (flag, proc.stderr)
+        assert "invalid specification: destination can't be '/'" in proc.stderr
+    assert ketch.container_ids() == []
