@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ketch.engine._spec import capabilities_for, parse_bind
+from ketch.engine._spec import capabilities_for, parse_bind, security_options
 from ketch.engine._store import ZERO_TIME, now_rfc3339
 from ketch.errors import InvalidArgument
 
@@ -79,6 +79,7 @@ def check_host_config(host_config: dict[str, Any]) -> dict[str, Any]:
     if int(hc.get("CpuShares") or 0) < 0:
         raise InvalidArgument("invalid CPU shares: must be positive")
     capabilities_for(hc)  # unknown capability names are errors now, not at start
+    security_options(hc)
     for bind in hc.get("Binds") or ():
         source, _, _ = parse_bind(str(bind))
         if not os.path.exists(source):  # docker creates a missing -v source directory

@@ -125,14 +125,29 @@ def _rlimits(host_config: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _security(host_config: dict[str, Any]) -> tuple[bool, str | None]:
-    """(no_new_privileges, seccomp): seccomp is "default", "unconfined" or a file path."""
+_BOOLS = {"1": True, "t": True, "true": True, "0": False, "f": False, "false": False}
+
+
+def security_options(host_config: dict[str, Any]) -> tuple[bool, str | None]:
+    """(no_new_privileges, seccomp): seccomp is "default", "unconfined" or a file path.
+
+    As docker: ``key=value`` or the older ``key:value``; no-new-privileges alone means true.
+    """
     nnp, seccomp = False, "default"
     for opt in host_config.get("SecurityOpt") or ():
-        key, sep, value = str(opt).partition("=")
+        opt = str(opt)
+        if opt == "no-new-privileges":
+            nnp = True
+            continue
+        key, sep, value = opt.partition("=") if "=" in opt else opt.partition(":")
+        if not sep:
+            raise InvalidArgument(f"invalid --security-opt: {opt!r}")
         if key == "no-new-privileges":
-            nnp = value.lower() in ("", "true") if sep else True
-        elif key == "seccomp" and sep:
+            flag = _BOOLS.get(value.lower())
+            if flag is None:
+                raise InvalidArgument(f"invalid --security-opt: {opt!r}: expected a boolean")
+            nnp = flag
+        elif key == "seccomp":
             seccomp = value
         elif key in ("label", "apparmor"):
             continue  # not supported by this host: docker also ignores them when disabled
@@ -144,7 +159,7 @@ def _security(host_config: dict[str, Any]) -> tuple[bool, str | None]:
 def _seccomp(host_config: dict[str, Any], caps: tuple[str, ...]) -> dict[str, Any] | None:
     if host_config.get("Privileged"):
         return None
-    _, choice = _security(host_config)
+    _, choice = security_options(host_config)
     if choice == "unconfined":
         return None
     if choice in ("default", "builtin", None):
@@ -184,7 +199,7 @@ def process_spec(
     if not any(e.startswith("HOME=") for e in environ):
         environ.append(f"HOME={user.home}")
     caps = list(capabilities_for(host_config))
-    nnp, _ = _security(host_config)
+    nnp, _ = security_options(host_config)
     proc: dict[str, Any] = {
         "terminal": terminal,
         "user": {"uid": user.uid, "gid": user.gid},

@@ -38,3 +38,19 @@ def test_a_mount_over_the_root_is_refused(ketch: Ketch, tmp_path: Path) -> None:
         assert proc.returncode == 125, (flag, proc.stderr)
         assert "invalid specification: destination can't be '/'" in proc.stderr
     assert ketch.container_ids() == []
+
+
+def _status(ketch: Ketch, *opts: str) -> dict[str, str]:
+    out = ketch.ok("run", "--rm", *opts, "busybox", "cat", "/proc/self/status")
+    return dict(line.split(":\t", 1) for line in out.splitlines() if ":\t" in line)
+
+
+def test_security_opt_takes_colon_or_equals_and_a_boolean(ketch: Ketch) -> None:
+    assert _status(ketch, "--security-opt", "no-new-privileges:true")["NoNewPrivs"] == "1"
+    assert _status(ketch, "--security-opt", "no-new-privileges=1")["NoNewPrivs"] == "1"
+    assert _status(ketch, "--security-opt", "no-new-privileges:false")["NoNewPrivs"] == "0"
+    assert _status(ketch)["Seccomp"] == "2"
+    assert _status(ketch, "--security-opt", "seccomp:unconfined")["Seccomp"] == "0"
+    bad = ketch("create", "--security-opt", "no-new-privileges:maybe", "busybox", "true")
+    assert bad.returncode == 125 and "no-new-privileges:maybe" in bad.stderr
+    assert ketch.container_ids() == []
