@@ -121,8 +121,21 @@ def _rlimits(host_config: dict[str, Any]) -> list[dict[str, Any]]:
         kind = _RLIMITS.get(name)
         if kind is None:
             raise InvalidArgument(f"invalid ulimit type: {name}")
-        out.append({"type": kind, "hard": int(u["Hard"]), "soft": int(u["Soft"])})
+        out.append({"type": kind, "hard": _rlimit_value(u["Hard"]), "soft": _rlimit_value(u["Soft"])})
     return out
+
+
+_RLIM_INFINITY = (1 << 64) - 1
+
+
+def _rlimit_value(value: object) -> int:
+    """Docker's -1 (unlimited) as the OCI spec's uint64 RLIM_INFINITY."""
+    number = int(str(value))
+    if number == -1:
+        return _RLIM_INFINITY
+    if not 0 <= number <= _RLIM_INFINITY:
+        raise InvalidArgument(f"invalid ulimit value {number}: expected -1 (unlimited) or 0 to 2^64-1")
+    return number
 
 
 _BOOLS = {"1": True, "t": True, "true": True, "0": False, "f": False, "false": False}

@@ -54,3 +54,13 @@ def test_security_opt_takes_colon_or_equals_and_a_boolean(ketch: Ketch) -> None:
     bad = ketch("create", "--security-opt", "no-new-privileges:maybe", "busybox", "true")
     assert bad.returncode == 125 and "no-new-privileges:maybe" in bad.stderr
     assert ketch.container_ids() == []
+
+
+def test_ulimit_minus_one_is_unlimited(ketch: Ketch) -> None:
+    # (memlock=-1:-1 as well in docker; root here lacks CAP_SYS_RESOURCE to raise memlock)
+    out = ketch.ok("run", "--rm", "--ulimit", "core=-1", "--ulimit", "fsize=-1:-1",
+                   "--ulimit", "stack=8388608:-1", "busybox", "sh", "-c",
+                   "ulimit -c; ulimit -f; ulimit -H -f; ulimit -s; ulimit -H -s")
+    assert out.split() == ["unlimited", "unlimited", "unlimited", "8192", "unlimited"]
+    bad = ketch("create", "--ulimit", "core=-1:100", "busybox", "true")
+    assert bad.returncode == 125 and "soft limit must be less than or equal to hard limit" in bad.stderr

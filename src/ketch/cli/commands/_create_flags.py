@@ -119,7 +119,9 @@ def _ulimit(text: str) -> dict[str, Any]:
         s, h = int(soft), int(hard or soft)
     except ValueError:
         raise UsageError(f'invalid argument "{text}" for "--ulimit" flag: invalid ulimit argument: {text}') from None
-    if s > h:
+    if s < -1 or h < -1:  # -1 is docker's "unlimited"
+        raise UsageError(f'invalid argument "{text}" for "--ulimit" flag: invalid ulimit argument: {text}')
+    if h != -1 and (s > h or s == -1):
         raise UsageError(f'invalid argument "{text}" for "--ulimit" flag: ulimit soft limit must be less than or equal to hard limit: {s} > {h}')
     return {"Name": name, "Soft": s, "Hard": h}
 
