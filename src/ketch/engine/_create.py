@@ -164,27 +164,42 @@ def new_record(
 
 
 def resolv_conf(host_config: dict[str, Any]) -> str:
-    """The host's resolv.conf without loopback nameservers (unreachable from the container)."""
+    """The host's resolv.conf without loopback nameservers (unreachable from the container).
+
+    As docker: ``Dns``, ``DnsSearch`` and ``DnsOptions`` each replace the host's nameservers,
+    search domains and options (a search of ``.`` means none).
+    """
     try:
         with open("/etc/resolv.conf") as f:
             lines = f.read().splitlines()
     except OSError:
         lines = []
-    out, servers = [], 0
+    dns = [str(d) for d in host_config.get("Dns") or ()]
+    search = [str(d) for d in host_config.get("DnsSearch") or ()]
+    options = [str(o) for o in host_config.get("DnsOptions") or ()]
+    host_servers, host_search, host_options = [], [], []
+    out = []
     for line in lines:
         parts = line.split()
         if parts and parts[0] == "nameserver" and len(parts) > 1:
-            addr = parts[1]
-            if addr.startswith("127.") or addr == "::1":
+            if parts[1].startswith("127.") or parts[1] == "::1":
                 continue
-            servers += 1
+            host_servers.append(parts[1])
+        elif parts and parts[0] in ("search", "domain"):
+            host_search = parts[1:]
+        elif parts and parts[0] == "options":
+            host_options.extend(parts[1:])
         out.append(line)
-    for dns in host_config.get("Dns") or ():
-        out.append(f"nameserver {dns}")
-        servers += 1
-    if not servers and (host_config.get("NetworkMode") == "host"):
-        out.extend(["nameserver 8.8.8.8", "nameserver 8.8.4.4"])
-    return "\n".join(out) + "\n"
+    if not (dns or search or options):
+        if not host_servers and host_config.get("NetworkMode") == "host":
+            out.extend(["nameserver 8.8.8.8", "nameserver 8.8.4.4"])
+        return "\n".join(out) + "\n"
+    search = [s for s in (search or host_search) if s != "."]
+    built = [f"search {' '.join(search)}"] if search else []
+    built.extend(f"nameserver {d}" for d in dns or host_servers)
+    if options or host_options:
+        built.append(f"options {' '.join(options or host_options)}")
+    return "\n".join(built) + "\n"
 
 
 def write_etc_files(container_dir: str, record: dict[str, Any]) -> None:

@@ -64,3 +64,11 @@ def test_ulimit_minus_one_is_unlimited(ketch: Ketch) -> None:
     assert out.split() == ["unlimited", "unlimited", "unlimited", "8192", "unlimited"]
     bad = ketch("create", "--ulimit", "core=-1:100", "busybox", "true")
     assert bad.returncode == 125 and "soft limit must be less than or equal to hard limit" in bad.stderr
+
+
+def test_dns_flags_replace_the_hosts_settings(ketch: Ketch) -> None:
+    out = ketch.ok("run", "--rm", "--dns", "9.9.9.9", "--dns", "1.1.1.1", "--dns-search",
+                   "example.org", "--dns-option", "ndots:2", "busybox", "cat", "/etc/resolv.conf")
+    assert out == "search example.org\nnameserver 9.9.9.9\nnameserver 1.1.1.1\noptions ndots:2\n"
+    only = ketch.ok("run", "--rm", "--dns", "9.9.9.9", "busybox", "cat", "/etc/resolv.conf")
+    assert [ln for ln in only.splitlines() if ln.startswith("nameserver")] == ["nameserver 9.9.9.9"]
