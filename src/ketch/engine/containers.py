@@ -134,6 +134,8 @@ class ContainerService:
         from ketch.engine._names import check_name
 
         hc = check_host_config(host_config or {})
+        if config.get("StopSignal"):
+            parse_signal(str(config["StopSignal"]))  # refused now, as docker does, not at stop
         image_ref = str(config.get("Image") or "")
         if not image_ref:
             raise InvalidArgument("no image specified")

@@ -72,3 +72,11 @@ def test_dns_flags_replace_the_hosts_settings(ketch: Ketch) -> None:
     assert out == "search example.org\nnameserver 9.9.9.9\nnameserver 1.1.1.1\noptions ndots:2\n"
     only = ketch.ok("run", "--rm", "--dns", "9.9.9.9", "busybox", "cat", "/etc/resolv.conf")
     assert [ln for ln in only.splitlines() if ln.startswith("nameserver")] == ["nameserver 9.9.9.9"]
+
+
+def test_a_bad_stop_signal_is_refused_at_create(ketch: Ketch) -> None:
+    for cmd in ("create", "run"):
+        proc = ketch(cmd, "--stop-signal", "NOPE", "busybox", "true")
+        assert proc.returncode == 125 and "Invalid signal: NOPE" in proc.stderr, proc.stderr
+    assert ketch.container_ids() == []
+    ketch.ok("create", "--name", "c1", "--stop-signal", "SIGUSR1", "busybox", "true")
