@@ -46,13 +46,17 @@ def exec_argv(
     svc.require_state(doc, running=True)
     rootfs = svc._rootfs(doc["ID"])
     config = doc["Config"]
-    exec_user = resolve_user(rootfs, user if user is not None else str(config.get("User") or ""))
+    try:
+        exec_user = resolve_user(rootfs, user if user is not None else str(config.get("User") or ""))
+    except InvalidArgument as e:
+        raise with_exit_code(e, 126) from None  # docker: exec fails as a command that cannot run
     environ = list(config.get("Env") or ()) + list(env or ())
     record = doc
     if privileged:
         record = dict(doc, HostConfig=dict(doc["HostConfig"], Privileged=True))
     proc = process_spec(record, list(cmd), exec_user, env=environ, cwd=workdir or None,
                         terminal=tty, console_size=console_size)
+    _check_cwd(rootfs, doc["HostConfig"], proc["cwd"])
     try:
         find_executable(rootfs, cmd[0], proc["env"], proc["cwd"])
     except (NotFound, PermissionDenied) as e:
@@ -75,6 +79,33 @@ def exec_argv(
     argv.append(doc["ID"])
     return argv
 
+
+_KERNEL_MOUNTS = ("/proc", "/sys", "/dev")
+
+
+def _check_cwd(rootfs: str, host_config: dict[str, Any], cwd: str) -> None:
+    """Refuse a working directory that does not exist, in docker's words (exit 126).
+
+    Only paths outside the container's mounts are checked: what a mount covers is
+    not visible from the rootfs, so those are left to the runtime.
+    """
+    from ketch.engine._rootfs import open_in_root
+    from ketch.engine._spec import user_mount_destinations
+
+    path = os.path.normpath("/" + cwd)
+    for dest in (*_KERNEL_MOUNTS, *user_mount_destinations(host_config)):
+        dest = os.path.normpath("/" + dest)
+        if path == dest or path.startswith(dest.rstrip("/") + "/"):
+            return
+    try:
+        os.close(open_in_root(rootfs, path, os.O_PATH | os.O_DIRECTORY))
+    except OSError as e:
+        reason = os.strerror(e.errno).lower() if e.errno else str(e)
+        error = NotFound(
+            "OCI runtime exec failed: exec failed: unable to start container process: "
+            f'chdir to cwd ("{cwd}") set in config.json failed: {reason}: unknown'
+        )
+        raise with_exit_code(error, 126) from e
 
 
 def top(svc: ContainerService, ref: str, ps_args: str = "-ef") -> tuple[list[str], list[list[str]]]:

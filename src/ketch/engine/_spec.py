@@ -348,6 +348,11 @@ def _user_mounts(host_config: dict[str, Any]) -> list[dict[str, Any]]:
     return mounts
 
 
+def user_mount_destinations(host_config: dict[str, Any]) -> list[str]:
+    """Where the container's binds, ``--mount`` and ``--tmpfs`` mounts land."""
+    return [str(m["destination"]) for m in _user_mounts(host_config)]
+
+
 _PROPAGATIONS = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
 
 

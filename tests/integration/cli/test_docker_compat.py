@@ -80,3 +80,18 @@ def test_a_bad_stop_signal_is_refused_at_create(ketch: Ketch) -> None:
         assert proc.returncode == 125 and "Invalid signal: NOPE" in proc.stderr, proc.stderr
     assert ketch.container_ids() == []
     ketch.ok("create", "--name", "c1", "--stop-signal", "SIGUSR1", "busybox", "true")
+
+
+def test_exec_failures_exit_126(ketch: Ketch, tmp_path: Path) -> None:
+    host = tmp_path / "vol"
+    (host / "sub").mkdir(parents=True)
+    ketch.ok("run", "-d", "--name", "c1", "-v", f"{host}:/vol", "busybox", "sleep", "60")
+    user = ketch("exec", "-u", "nosuchuser", "c1", "true")
+    assert user.returncode == 126
+    assert "unable to find user nosuchuser: no matching entries in passwd file" in user.stderr
+    cwd = ketch("exec", "-w", "/nonexist", "c1", "true")
+    assert cwd.returncode == 126
+    assert "OCI runtime exec failed" in cwd.stderr and 'chdir to cwd ("/nonexist")' in cwd.stderr
+    assert "ketch-runtime" not in cwd.stderr
+    assert ketch.ok("exec", "-w", "/vol/sub", "c1", "pwd") == "/vol/sub\n"  # inside a bind: fine
+    assert ketch.ok("exec", "-w", "/proc/sys", "c1", "pwd") == "/proc/sys\n"
