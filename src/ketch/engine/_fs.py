@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 
+from ketch.errors import InvalidArgument, NotFound
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -75,13 +77,41 @@ def stat_path(svc: ContainerService, ref: str, path: str) -> dict[str, Any]:
         return info
 
 
-def get_archive(svc: ContainerService, ref: str, path: str, out: IO[bytes]) -> None:
-    """A tar of ``path`` in the container (``docker cp CONTAINER:PATH``)."""
+_MAX_LINKS = 40
+
+
+def _follow(svc: ContainerService, doc: dict[str, Any], rootfs: str, path: str) -> str:
+    """``path`` with its final symlinks followed, hop by hop, each resolved in the container."""
+    from ketch.engine._archive import stat_in_root
+
+    for _ in range(_MAX_LINKS):
+        tree, inner, _ = _through_mounts(svc, doc, rootfs, path)
+        try:
+            target = stat_in_root(tree, inner)["linkTarget"]
+        except NotFound:
+            return path  # reported by the copy itself
+        if not target:
+            return path
+        base = os.path.dirname(os.path.normpath("/" + path.lstrip("/")))
+        path = os.path.normpath(os.path.join(base, target))  # an absolute target replaces base
+    raise InvalidArgument(f"{path}: too many levels of symbolic links")
+
+
+def get_archive(
+    svc: ContainerService, ref: str, path: str, out: IO[bytes], *, follow_link: bool = False
+) -> None:
+    """A tar of ``path`` in the container (``docker cp [-L] CONTAINER:PATH``).
+
+    With ``follow_link`` a symlink at ``path`` is followed inside the container and its
+    target is copied under the link's name.
+    """
     from ketch.engine._archive import write_archive
 
     with svc.mounted(ref) as (doc, rootfs):
-        tree, inner, _ = _through_mounts(svc, doc, rootfs, path)
         name = os.path.basename(path.rstrip("/")) or "."
+        if follow_link and not path.endswith(("/", "/.")):
+            path = _follow(svc, doc, rootfs, path)
+        tree, inner, _ = _through_mounts(svc, doc, rootfs, path)
         if path.endswith("/."):
             name = "."
         write_archive(tree, inner + ("/." if path.endswith("/.") and not inner.endswith("/.") else ""),

@@ -698,11 +698,11 @@ class ContainerService:
 
         return stat_path(self, ref, path)
 
-    def get_archive(self, ref: str, path: str, out: IO[bytes]) -> None:
-        """A tar of ``path`` in the container (``docker cp CONTAINER:PATH``)."""
+    def get_archive(self, ref: str, path: str, out: IO[bytes], *, follow_link: bool = False) -> None:
+        """A tar of ``path`` in the container (``docker cp [-L] CONTAINER:PATH``)."""
         from ketch.engine._fs import get_archive
 
-        get_archive(self, ref, path, out)
+        get_archive(self, ref, path, out, follow_link=follow_link)
 
     def put_archive(self, ref: str, path: str, stream: IO[bytes]) -> None:
         """Extract the tar ``stream`` into directory ``path`` of the container."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,26 @@ def test_exec_failures_exit_126(ketch: Ketch, tmp_path: Path) -> None:
     assert "ketch-runtime" not in cwd.stderr
     assert ketch.ok("exec", "-w", "/vol/sub", "c1", "pwd") == "/vol/sub\n"  # inside a bind: fine
     assert ketch.ok("exec", "-w", "/proc/sys", "c1", "pwd") == "/proc/sys\n"
+
+
+def test_cp_follow_link_copies_the_target_resolved_in_the_container(
+    ketch: Ketch, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    host_secret = tmp_path / "host-only"
+    host_secret.write_text("host\n")
+    ketch.ok("run", "-d", "--name", "c1", "busybox", "sleep", "60")
+    ketch.ok("exec", "c1", "sh", "-c", "ln -s /etc/passwd /pl; ln -s pl /rel; "
+             f"ln -s ../../../../../..{host_secret} /esc; mkdir -p {host_secret.parent}; "
+             f"echo inside > {host_secret}")
+    ketch.ok("cp", "-L", "c1:/pl", str(out / "plL"))
+    passwd = ketch.ok("exec", "c1", "cat", "/etc/passwd")
+    assert not (out / "plL").is_symlink() and (out / "plL").read_text() == passwd
+    ketch.ok("cp", "-L", "c1:/rel", str(out))  # a chain: /rel -> pl -> /etc/passwd, named rel
+    assert (out / "rel").read_text() == passwd
+    ketch.ok("cp", "c1:/pl", str(out / "plain"))  # without -L the link itself
+    assert os.readlink(out / "plain") == "/etc/passwd"
+    # a link climbing out of / stays in the container: the host file is never read
+    ketch.ok("cp", "-L", "c1:/esc", str(out / "esc"))
+    assert (out / "esc").read_text() == "inside\n"

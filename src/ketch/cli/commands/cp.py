@@ -33,7 +33,7 @@ def split_container_path(arg: str) -> tuple[str | None, str]:
     return container, path or "/"
 
 
-def _to_host(ctx: CliContext, container: str, path: str, dest: str) -> None:
+def _to_host(ctx: CliContext, container: str, path: str, dest: str, *, follow_link: bool = False) -> None:
     import tempfile
 
     from ketch.errors import NotFound
@@ -41,7 +41,7 @@ def _to_host(ctx: CliContext, container: str, path: str, dest: str) -> None:
     svc = ctx.engine().containers
     if dest == "-":
         out = getattr(ctx.stdout, "buffer", None) or sys.stdout.buffer
-        svc.get_archive(container, path, out)
+        svc.get_archive(container, path, out, follow_link=follow_link)
         out.flush()
         return
     contents_only = path.endswith("/.")
@@ -51,7 +51,7 @@ def _to_host(ctx: CliContext, container: str, path: str, dest: str) -> None:
         raise NotFound(f'destination directory "{parent}" must exist')
     with tempfile.TemporaryDirectory(dir=parent, prefix=".ketch-cp-") as tmp:
         with tempfile.TemporaryFile() as spool:
-            svc.get_archive(container, path, spool)
+            svc.get_archive(container, path, spool, follow_link=follow_link)
             spool.seek(0)
             with tarfile.open(fileobj=spool, mode="r:") as tar:
                 extract_for_host(tar, tmp)
@@ -153,7 +153,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if not src_container and not dest_container:
         raise UsageError("must specify at least one container source")
     if src_container:
-        _to_host(ctx, src_container, src_path, dest_path)
+        _to_host(ctx, src_container, src_path, dest_path, follow_link=args.follow_link)
     else:
         assert dest_container is not None
         _to_container(ctx, src_path, dest_container, dest_path)
