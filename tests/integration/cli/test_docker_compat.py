@@ -119,3 +119,18 @@ def test_cp_follow_link_copies_the_target_resolved_in_the_container(
     # a link climbing out of / stays in the container: the host file is never read
     ketch.ok("cp", "-L", "c1:/esc", str(out / "esc"))
     assert (out / "esc").read_text() == "inside\n"
+
+
+def test_ps_filter_before_and_since(ketch: Ketch) -> None:
+    for name in ("c1", "c2", "c3"):
+        ketch.ok("create", "--name", name, "busybox", "true")
+
+    def names(*filters: str) -> list[str]:
+        argv = [a for f in filters for a in ("--filter", f)]
+        return ketch.ok("ps", "-a", *argv, "--format", "{{.Names}}").split()
+
+    assert names("before=c3") == ["c2", "c1"]
+    assert names("since=c1") == ["c3", "c2"]
+    assert names("since=c1", "before=c3") == ["c2"]
+    missing = ketch("ps", "-a", "--filter", "before=nosuch")
+    assert missing.returncode == 1 and "No such container: nosuch" in missing.stderr

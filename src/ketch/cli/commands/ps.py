@@ -32,7 +32,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-s", "--size", action="store_true", help="display total file sizes")
 
 
-def _match(summary: dict[str, Any], filters: list[str]) -> bool:
+def _match(
+    summary: dict[str, Any], filters: list[str], place: dict[str, int] | None = None
+) -> bool:
+    """Whether ``summary`` passes every filter; ``place`` ranks ``before``/``since`` (see
+    ``_places``)."""
     from ketch.cli._context import UsageError
 
     groups: dict[str, list[str]] = {}
@@ -59,6 +63,10 @@ def _match(summary: dict[str, Any], filters: list[str]) -> bool:
             )
         elif key == "ancestor":
             ok = any(summary["Image"] == v or summary["ImageID"].removeprefix("sha256:").startswith(v.removeprefix("sha256:")) for v in values)
+        elif key in ("before", "since") and place is not None:
+            # newest first: "before" is further down the list than the reference, "since" above
+            mine = place[summary["Id"]]
+            ok = all(mine > place[v] if key == "before" else mine < place[v] for v in values)
         else:
             from ketch.errors import InvalidArgument
 
@@ -66,6 +74,16 @@ def _match(summary: dict[str, Any], filters: list[str]) -> bool:
         if not ok:
             return False
     return True
+
+
+def _places(svc: Any, summaries: list[dict[str, Any]], filters: list[str]) -> dict[str, int]:
+    """Rank (newest first) of each container, and of each ``before=``/``since=`` reference."""
+    place = {s["Id"]: i for i, s in enumerate(summaries)}
+    for f in filters:
+        key, _, value = f.partition("=")
+        if key in ("before", "since"):
+            place[value] = place.get(svc.check_exists(value), -1)
+    return place
 
 
 def _label_ok(labels: dict[str, str], want: str) -> bool:
@@ -117,7 +135,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     svc = ctx.engine().containers
     last = 1 if args.latest else args.last
     summaries = svc.summaries(all_=args.all or last > 0 or bool(args.filter))
-    summaries = [s for s in summaries if _match(s, args.filter)]
+    place = _places(svc, summaries, args.filter) if args.filter else None
+    summaries = [s for s in summaries if _match(s, args.filter, place)]
     if not args.all and not args.filter and last <= 0:
         summaries = [s for s in summaries if s["State"] in ("running", "paused", "restarting")]
     if last > 0:
