@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from ketch.engine._cpus import check_cpus
 from ketch.engine._spec import capabilities_for, parse_bind, security_options
 from ketch.engine._store import ZERO_TIME, now_rfc3339
 from ketch.errors import InvalidArgument
@@ -74,8 +75,7 @@ def check_host_config(host_config: dict[str, Any]) -> dict[str, Any]:
         )
     if swap and not memory:
         raise InvalidArgument("You should always set the Memory limit when using Memoryswap limit")
-    if int(hc.get("NanoCpus") or 0) < 0:
-        raise InvalidArgument("Range of CPUs is from 0.01 to the number of CPUs available")
+    check_cpus(hc)
     if int(hc.get("CpuShares") or 0) < 0:
         raise InvalidArgument("invalid CPU shares: must be positive")
     capabilities_for(hc)  # unknown capability names are errors now, not at start

@@ -134,3 +134,18 @@ def test_ps_filter_before_and_since(ketch: Ketch) -> None:
     assert names("since=c1", "before=c3") == ["c2"]
     missing = ketch("ps", "-a", "--filter", "before=nosuch")
     assert missing.returncode == 1 and "No such container: nosuch" in missing.stderr
+
+
+def test_cpus_beyond_the_host_are_refused_in_dockers_words(ketch: Ketch) -> None:
+    count = len(os.sched_getaffinity(0))
+    cpus = ketch("run", "--rm", "--cpus", str(count + 3), "busybox", "true")
+    assert cpus.returncode == 125
+    assert (f"Range of CPUs is from 0.01 to {count}.00, as there are only {count} CPUs available"
+            in cpus.stderr)
+    cpuset = ketch("run", "--rm", "--cpuset-cpus", "99", "busybox", "true")
+    assert cpuset.returncode == 125
+    assert "Requested CPUs are not available - requested 99, available: " in cpuset.stderr
+    bad = ketch("create", "--cpuset-cpus", "1-a", "busybox", "true")
+    assert bad.returncode == 125 and "Invalid value 1-a for cpuset cpus" in bad.stderr
+    assert ketch.container_ids() == []
+    assert ketch.ok("run", "--rm", "--cpuset-cpus", "0", "--cpus", "1", "busybox", "echo", "ok") == "ok\n"
