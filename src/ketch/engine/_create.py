@@ -96,6 +96,8 @@ def check_host_config(host_config: dict[str, Any]) -> dict[str, Any]:
             )
         if m.get("Type", "bind") == "bind":
             source = str(m.get("Source") or "")
+            if not source:
+                raise InvalidArgument('invalid mount config for type "bind": field Source must not be empty')
             if not source.startswith("/") or not os.path.exists(source):
                 raise InvalidArgument(
                     f"invalid mount config for type \"bind\": bind source path does not exist: {source}"

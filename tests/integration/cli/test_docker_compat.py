@@ -149,3 +149,10 @@ def test_cpus_beyond_the_host_are_refused_in_dockers_words(ketch: Ketch) -> None
     assert bad.returncode == 125 and "Invalid value 1-a for cpuset cpus" in bad.stderr
     assert ketch.container_ids() == []
     assert ketch.ok("run", "--rm", "--cpuset-cpus", "0", "--cpus", "1", "busybox", "echo", "ok") == "ok\n"
+
+
+def test_a_bind_mount_without_source_is_refused(ketch: Ketch) -> None:
+    proc = ketch("run", "--rm", "--mount", "type=bind,target=/m", "busybox", "true")
+    assert proc.returncode == 125
+    assert 'invalid mount config for type "bind": field Source must not be empty' in proc.stderr
+    assert ketch.container_ids() == []
