@@ -156,3 +156,19 @@ def test_a_bind_mount_without_source_is_refused(ketch: Ketch) -> None:
     assert proc.returncode == 125
     assert 'invalid mount config for type "bind": field Source must not be empty' in proc.stderr
     assert ketch.container_ids() == []
+
+
+def test_template_labels_and_errors_as_docker(ketch: Ketch) -> None:
+    ketch.ok("run", "-d", "--name", "lab", "-l", "app=web", "busybox", "sleep", "30")
+    out = ketch.ok("ps", "--format", '{{.Names}} {{.Label "app"}} [{{.Label "none"}}]')
+    assert out == "lab web []\n"
+    state = ketch.ok("inspect", "-f",
+                     "{{if .State.Paused}}p{{else if .State.Running}}r{{else}}s{{end}}", "lab")
+    assert state == "r\n"
+    missing = ketch("inspect", "-f", "{{.Bogus}}", "lab")
+    assert missing.returncode == 1 and 'map has no entry for key "Bogus"' in missing.stderr
+    unparsable = ketch("inspect", "-f", "{{if}}", "lab")
+    assert unparsable.returncode == 64 and "template parsing error" in unparsable.stderr
+    ps_bad = ketch("ps", "--format", "{{if}}")
+    assert ps_bad.returncode == 1 and "failed to parse template" in ps_bad.stderr
+    ketch.ok("rm", "-f", "lab")

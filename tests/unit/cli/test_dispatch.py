@@ -42,7 +42,8 @@ def test_engine_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["--root", str(tmp_path), "inspect", "ghost"]) == 1
     captured = capsys.readouterr()
     assert captured.out == "[]\n" and "Traceback" not in captured.err
-    assert main(["--root", str(tmp_path), "ps", "--format", "{{.Nope"]) == 125
+    assert main(["--root", str(tmp_path), "ps", "--format", "{{.Nope"]) == 1  # docker: exit 1
+    assert "failed to parse template" in capsys.readouterr().err
 
 
 def test_help(capsys: pytest.CaptureFixture[str]) -> None:

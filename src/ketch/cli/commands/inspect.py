@@ -34,21 +34,28 @@ def _image(ctx: CliContext, name: str) -> dict[str, Any] | None:
     return doc
 
 
-def print_documents(ctx: CliContext, docs: list[Any], fmt: str | None) -> None:
+def print_documents(ctx: CliContext, docs: list[Any], fmt: str | None) -> int:
+    """Print ``docs`` as JSON or through ``fmt``; the exit status docker gives
+    (64 for a template that does not parse, 1 for one that fails on a document)."""
     if fmt == "json":
         fmt = None
     if fmt:
-        from ketch.cli._context import UsageError
-        from ketch.cli._format import Template, TemplateError
+        from ketch.cli._format import Template, TemplateExecError, TemplateParseError
 
         try:
             tpl = Template(fmt)
+        except TemplateParseError as e:
+            ctx.stderr.write(f"template parsing error: {e}\n")
+            return 64
+        try:
             for doc in docs:
                 ctx.stdout.write(tpl.render(doc) + "\n")
-        except TemplateError as e:
-            raise UsageError(f"template parsing error: {e}") from e
-        return
+        except TemplateExecError as e:
+            ctx.stderr.write(f"{e}\n")
+            return 1
+        return 0
     ctx.stdout.write(json.dumps(docs, indent=4) + "\n")
+    return 0
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -77,7 +84,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             errors.append(f"No such {kind}: {name}")
             continue
         docs.append(doc)
-    print_documents(ctx, docs, args.format)
+    status = print_documents(ctx, docs, args.format)
     for message in errors:
         ctx.stderr.write(f"Error: {message}\n")
-    return 1 if errors else 0
+    return status or (1 if errors else 0)

@@ -122,6 +122,7 @@ def row(summary: dict[str, Any], *, no_trunc: bool, size: tuple[int, int] | None
         "Size": f"{_size(size[0])} (virtual {_size(size[1])})" if size else "",
         "Names": ",".join(n.lstrip("/") for n in summary["Names"]),
         "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
+        "Label": lambda key: labels.get(key, ""),  # {{.Label "key"}}: "" when unset (docker)
         "Mounts": ",".join(m["Source"] if no_trunc else m["Source"][:15] for m in summary["Mounts"]),
         "Networks": summary["HostConfig"]["NetworkMode"],
         "LocalVolumes": "0",
@@ -130,7 +131,7 @@ def row(summary: dict[str, Any], *, no_trunc: bool, size: tuple[int, int] | None
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from ketch.cli._format import TemplateError, format_rows
+    from ketch.cli._format import TemplateExecError, TemplateParseError, format_rows
 
     svc = ctx.engine().containers
     last = 1 if args.latest else args.last
@@ -158,10 +159,12 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     ]
     try:
         lines = format_rows(fmt, rows, HEADERS)
-    except TemplateError as e:
-        from ketch.cli._context import UsageError
-
-        raise UsageError(f"template parsing error: {e}") from e
+    except TemplateParseError as e:  # docker's words and status for ps
+        ctx.stderr.write(f"failed to parse template: {e}\n")
+        return 1
+    except TemplateExecError as e:
+        ctx.stderr.write(f"template parsing error: {e}\n")
+        return 1
     for line in lines:
         ctx.stdout.write(line + "\n")
     return 0
