@@ -172,3 +172,13 @@ def test_template_labels_and_errors_as_docker(ketch: Ketch) -> None:
     ps_bad = ketch("ps", "--format", "{{if}}")
     assert ps_bad.returncode == 1 and "failed to parse template" in ps_bad.stderr
     ketch.ok("rm", "-f", "lab")
+
+
+def test_cp_never_replaces_a_device_node_on_the_host(ketch: Ketch, tmp_path: Path) -> None:
+    ketch.ok("run", "-d", "--name", "src", "busybox", "sleep", "30")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    refused = ketch("cp", "src:/etc/passwd", str(fifo))
+    assert refused.returncode != 0 and "not a regular file or directory" in refused.stderr
+    assert fifo.is_fifo()
+    ketch.ok("rm", "-f", "src")

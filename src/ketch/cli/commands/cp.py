@@ -46,6 +46,11 @@ def _to_host(ctx: CliContext, container: str, path: str, dest: str, *, follow_li
         return
     contents_only = path.endswith("/.")
     dest = os.path.abspath(dest)
+    if os.path.lexists(dest) and not (os.path.isdir(dest) or os.path.isfile(dest)):
+        from ketch.errors import InvalidArgument
+
+        # replacing it would unlink a device node, fifo or socket (say, /dev/null)
+        raise InvalidArgument(f'cannot overwrite "{dest}": not a regular file or directory')
     parent = dest if os.path.isdir(dest) else os.path.dirname(dest)
     if not os.path.isdir(parent):
         raise NotFound(f'destination directory "{parent}" must exist')
