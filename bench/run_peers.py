@@ -90,3 +90,47 @@ def workdir(prefix: str) -> Iterator[Path]:
         yield base
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+_PEER_RUN_DIRS = ("containerd", "containers", "docker", "libpod", "runc", "crun", "netns", "ketch")
+
+
+def _cgroup_dirs() -> set[Path]:
+    """Cgroup directories two levels deep in every mounted hierarchy."""
+    found: set[Path] = set()
+    for hierarchy in Path("/sys/fs/cgroup").iterdir():
+        with contextlib.suppress(OSError):
+            for child in hierarchy.iterdir():
+                if child.is_dir():
+                    found.add(child)
+                    with contextlib.suppress(OSError):
+                        found.update(p for p in child.iterdir() if p.is_dir())
+    return found
+
+
+@contextlib.contextmanager
+def leave_host_as_found() -> Iterator[None]:
+    """Undo what podman, dockerd (and its containerd) and `ip netns` leave on the host after
+    they stop: their /run directories, the /run/netns bind, empty cgroups they made."""
+    run_before = {name for name in _PEER_RUN_DIRS if (Path("/run") / name).exists()}
+    cgroups_before = _cgroup_dirs()
+    try:
+        yield
+    finally:
+        for path in sorted(_cgroup_dirs() - cgroups_before, key=lambda p: -len(p.parts)):
+            for sub in sorted(path.rglob("*"), key=lambda p: -len(p.parts)):
+                if sub.is_dir():
+                    with contextlib.suppress(OSError):
+                        sub.rmdir()
+            with contextlib.suppress(OSError):
+                path.rmdir()  # only if empty: a cgroup still in use stays
+        for name in _PEER_RUN_DIRS:
+            path = Path("/run") / name
+            if name in run_before or not path.exists():
+                continue
+            if name == "netns":
+                subprocess.run(["umount", str(path)], capture_output=True)
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+            else:
+                shutil.rmtree(path, ignore_errors=True)
