@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ketch.images.units import human_duration
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -134,34 +136,6 @@ def _since(stamp: str) -> float:
     except ValueError:
         return 0.0
     return max(0.0, time.time() - then)
-
-
-def human_duration(seconds: float) -> str:
-    """docker's ``units.HumanDuration``."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = s // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = round(s / 3600)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{hours // 24 // 365} years"
 
 
 def status_text(doc: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from ketch.errors import InvalidArgument, NotFound
 from ketch.images.reference import parse_reference
 from ketch.images.store import ImageRecord, ImageStore
+from ketch.images.units import human_duration, human_size
 from ketch.oci.image_spec import ContainerConfig, ImageConfig, encode_record
 
 __all__ = [
@@ -30,45 +31,7 @@ __all__ = [
     "repo_tags",
 ]
 
-_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
 _TIME_RE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)")
-
-
-def human_size(size: float, precision: int = 3) -> str:
-    """Docker's ``units.HumanSizeWithPrecision``: decimal units (``1.24MB``)."""
-    i = 0
-    while size >= 1000 and i < len(_UNITS) - 1:
-        size /= 1000
-        i += 1
-    return f"{size:.{precision}g}{_UNITS[i]}"
-
-
-def human_duration(seconds: float) -> str:
-    """Docker's ``units.HumanDuration`` (``About a minute``, ``3 days``...)."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = s // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = round(seconds / 3600)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds // 3600) // 24 // 365} years"
 
 
 def parse_time(text: str | None) -> float:

@@ -104,7 +104,7 @@ def row(summary: dict[str, Any], *, no_trunc: bool, size: tuple[int, int] | None
     """The fields ``ps --format`` sees for one container."""
     import time
 
-    from ketch.engine._inspect import human_duration
+    from ketch.images.units import human_duration
 
     command = summary["Command"]
     if not no_trunc and len(command) > 20:
