@@ -25,12 +25,12 @@ from ketch.errors import (
     ResourceExhausted,
 )
 from ketch.layers._copyup import copy_up
-from ketch.layers._rmtree import remove_tree
 from ketch.layers._root import DestRoot
 from ketch.layers._source import LayerSource
 from ketch.layers._tar import Entry, TarReader, show
 from ketch.layers._types import DEFAULT_LIMITS, ApplyLimits, ApplyResult
 from ketch.linux.fs import RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, openat2
+from ketch.linux.tree import remove_tree
 
 __all__ = ["apply_layer"]
 

@@ -9,6 +9,8 @@ import os
 import stat
 from pathlib import Path
 
+from ketch.linux.tree import remove_tree as remove_tree_at
+
 __all__ = ["copy_tree", "copy_xattrs", "disk_usage", "remove_tree"]
 
 _IGNORED_XATTR_ERRNOS = (errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENODATA)
@@ -127,65 +129,13 @@ _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def remove_tree(path: Path) -> None:
-    """Remove ``path`` and everything below it, at any depth, never following a symlink.
-
-    Each subdirectory is first renamed to be a direct child of the top, so every
-    directory is emptied at depth one with two fds (``shutil.rmtree`` recurses per level).
-    """
+    """Remove ``path`` and everything below it, at any depth, never following a symlink
+    (``ketch.linux.tree.remove_tree`` relative to the parent directory)."""
     parent_fd = os.open(path.parent, _DIR)
     try:
-        _remove_in(parent_fd, path.name)
+        remove_tree_at(parent_fd, path.name)
     finally:
         os.close(parent_fd)
-
-
-def _remove_in(parent_fd: int, name: str) -> None:
-    try:
-        st = os.lstat(name, dir_fd=parent_fd)
-    except FileNotFoundError:
-        return
-    if not stat.S_ISDIR(st.st_mode):
-        os.unlink(name, dir_fd=parent_fd)
-        return
-    top = os.open(name, _DIR, dir_fd=parent_fd)
-    counter = 0
-    try:
-        pending: list[str | None] = [None]
-        while pending:
-            current = pending.pop()
-            fd = top if current is None else os.open(current, _DIR, dir_fd=top)
-            try:
-                with os.scandir(fd) as it:
-                    entries = [(e.name, e.is_dir(follow_symlinks=False)) for e in it]
-                for entry, is_dir in entries:
-                    if not is_dir:
-                        os.unlink(entry, dir_fd=fd)
-                    elif current is None:
-                        pending.append(entry)
-                    else:
-                        while True:
-                            counter += 1
-                            new = f".ketch-rm-{counter}"
-                            try:
-                                os.rename(entry, new, src_dir_fd=fd, dst_dir_fd=top)
-                                break
-                            except OSError as e:
-                                if e.errno not in (
-                                    errno.ENOTEMPTY,
-                                    errno.EEXIST,
-                                    errno.ENOTDIR,
-                                    errno.EISDIR,
-                                ):
-                                    raise
-                        pending.append(new)
-            finally:
-                if fd != top:
-                    os.close(fd)
-            if current is not None:
-                os.rmdir(current, dir_fd=top)
-    finally:
-        os.close(top)
-    os.rmdir(name, dir_fd=parent_fd)
 
 
 def disk_usage(path: str) -> tuple[int, int]:

@@ -1,5 +1,7 @@
 """Remove a directory tree of any depth without following symlinks, with two fds.
 
+Shared by layer apply (a whiteout over a lower directory) and the snapshotters.
+
 ``shutil.rmtree`` recurses once per level: a hostile layer can nest
 directories deeper than Python's recursion limit (symlinks let a tree grow
 past ``PATH_MAX``).  Here every subdirectory is first renamed to be a direct
