@@ -165,7 +165,7 @@ def spec_args(spec: MonitorSpec) -> dict[str, Any]:
 
 
 class Preforked:
-    """A monitor forked before its container exists; it warms the runtime up meanwhile.
+    """A monitor forked before its container exists; it imports the runtime meanwhile.
 
     ``launch(spec)`` hands it the container and returns its report; ``cancel()``
     (or dropping the pipe) makes it exit.
@@ -213,8 +213,8 @@ def _preload() -> None:
 def prefork(
     client: socket.socket | None, make_spec: Callable[[dict[str, Any]], MonitorSpec]
 ) -> Preforked:
-    """Fork a monitor now (``ketch-runtime`` in-process): it imports and warms the runtime's
-    cgroup lock while the caller creates the container, then waits for ``launch``."""
+    """Fork a monitor now (``ketch-runtime`` in-process): it imports the runtime
+    while the caller creates the container, then waits for ``launch``."""
     go_r, go_w = os.pipe()
     r, w = os.pipe()
     pid = os.fork()
@@ -228,16 +228,13 @@ def prefork(
                 os._exit(0)
             keep = {w, go_r} | ({client.fileno()} if client is not None else set())
             _detach_stdio(keep)
-            from ketch.runtime._warm import Warmup
-
-            warmup = Warmup()
             _preload()
             data = b""
             while chunk := os.read(go_r, 65536):
                 data += chunk
             if not data:  # cancelled
                 os._exit(0)
-            _Monitor(make_spec(json.loads(data)), w, client, warmup=warmup).run()
+            _Monitor(make_spec(json.loads(data)), w, client).run()
         except BaseException:
             code = 1
         finally:
@@ -336,11 +333,8 @@ class _Monitor:
         spec: MonitorSpec,
         report_fd: int,
         client: socket.socket | None,
-        *,
-        warmup: Any = None,
     ) -> None:
         self.spec = spec
-        self.warmup = warmup
         self.report_fd = report_fd
         self.first_client = client
         self.sel = selectors.DefaultSelector()
@@ -467,8 +461,6 @@ class _Monitor:
             if inproc is not None:
                 self._create_inproc(inproc, pid_file, stdio)
             else:
-                if self.warmup is not None:  # no thread may run while the runtime is spawned
-                    self.warmup.join()
                 self._create_exec(dfd, pid_file, stdio)
         except Exception as e:
             err = e if hasattr(e, "exit_code") else runtime_error("create", str(e))
@@ -502,7 +494,7 @@ class _Monitor:
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             console_fd = theirs.detach()
         try:
-            inproc.create(spec.cid, spec.bundle, pid_file, stdio, console_fd, warmup=self.warmup)
+            inproc.create(spec.cid, spec.bundle, pid_file, stdio, console_fd)
             if ours is not None:
                 ours.settimeout(10)
                 _, fds, _, _ = socket.recv_fds(ours, 1024, 1)

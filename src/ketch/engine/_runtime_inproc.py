@@ -15,7 +15,6 @@ import os
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import Any
 
 __all__ = ["InProcessRuntime", "is_ketch_runtime"]
 
@@ -40,16 +39,8 @@ class InProcessRuntime:
         pid_file: str,
         stdio: tuple[int, int, int],
         console_fd: int | None = None,
-        *,
-        warmup: Any = None,
     ) -> None:
-        """``create``: the init waits for ``start``; ``console_fd`` (taken over) gets the pty.
-
-        ``warmup``: a ``ketch.runtime._warm.Warmup`` started earlier (a pre-forked monitor)."""
-        if warmup is None:
-            from ketch.runtime._warm import Warmup
-
-            warmup = Warmup()
+        """``create``: the init waits for ``start``; ``console_fd`` (taken over) gets the pty."""
         from ketch.runtime.create import create_container
         from ketch.runtime.state import StateDir
 
@@ -59,7 +50,7 @@ class InProcessRuntime:
                 os.dup2(fd, target)
             launched = create_container(
                 StateDir(self.root), cid, bundle, pid_file=pid_file,
-                console_socket=console_fd, warmup=warmup,
+                console_socket=console_fd,
             )
             launched.channel.close()
         finally:

@@ -355,7 +355,7 @@ class ContainerService:
         attach: dict[str, bool] | None = None,
         console_size: tuple[int, int] | None = None,
     ) -> tuple[str, socket.socket | None]:
-        """create + start, with the monitor forked first so the runtime warms up meanwhile.
+        """create + start, with the monitor forked first so it imports the runtime meanwhile.
 
         Returns the ID and, with ``attach``, the socket attached before the process runs.
         """
