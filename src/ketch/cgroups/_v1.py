@@ -44,12 +44,6 @@ class V1Manager(CgroupManager):
         check_resources(resources)
         set_v1(self._dirs, resources)
 
-    def prepare(self, resources: "LinuxResources") -> None:
-        from ketch.cgroups import _v1_set, devices  # noqa: F401 - what set_v1 imports
-        from ketch.cgroups._validate import check_resources
-
-        check_resources(resources)
-
     # -- freezer ---------------------------------------------------------------------------
 
     def _freezer(self) -> str | None:

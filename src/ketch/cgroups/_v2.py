@@ -78,12 +78,6 @@ class V2Manager(CgroupManager):
         rules = check_resources(resources)
         set_v2(self._dir, resources, rules)
 
-    def prepare(self, resources: "LinuxResources") -> None:
-        from ketch.cgroups import _v2_set, devices  # noqa: F401 - what set_v2 imports
-        from ketch.cgroups._validate import check_resources
-
-        check_resources(resources)
-
     def _can_freeze(self) -> bool:
         return os.path.exists(f"{self._dir}/cgroup.freeze")
 
