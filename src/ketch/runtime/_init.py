@@ -5,7 +5,7 @@ process that forks the real init).  It never returns: every path ends in
 ``fire_exec`` or ``os._exit``; an error is sent to the runtime as one
 ``error`` message first.  Order (runc's, see docs/design/runtime.md)::
 
-    nondumpable -> [user ns, maps] -> join/unshare namespaces -> wait "go" (cgroup joined)
+    [v1 cgroup join] -> nondumpable -> [user ns, maps] -> join/unshare namespaces -> wait "go"
     -> cgroup ns -> [fork: init is PID 1] -> hostname -> mount_rootfs -> sysctl
     -> prestart/createRuntime hooks (by the runtime) -> createContainer hooks
     -> enter_rootfs -> console -> resolve executable -> apply_process -> arm_exec
@@ -24,6 +24,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import NoReturn
 
+    from ketch.cgroups import CgroupJoin
     from ketch.runtime.process import Prepared
 
 __all__ = ["InitContext", "init_main", "preload", "state_json", "write_time_offsets"]
@@ -39,6 +40,7 @@ class InitContext:
 
     __slots__ = (
         "bundle",
+        "cgroup_join",
         "channel",
         "config",
         "console_fd",
@@ -66,7 +68,9 @@ class InitContext:
         no_pivot: bool,
         new_keyring: bool = True,
         premade: "dict[int, int] | None" = None,
+        cgroup_join: "CgroupJoin | None" = None,
     ) -> None:
+        self.cgroup_join = cgroup_join  # entered first thing in the child
         self.premade = premade  # idmapped mounts made on the host side (user namespace)
         self.new_keyring = new_keyring
         self.container_id = container_id
@@ -107,6 +111,8 @@ def _init(ctx: InitContext) -> None:
     from ketch.linux.prctl import prctl
     from ketch.runtime.process import make_nondumpable
 
+    if ctx.cgroup_join is not None:  # v1: we move ourselves, before any namespace change
+        ctx.cgroup_join.enter()
     make_nondumpable()
     prctl(_PR_SET_PDEATHSIG, _SIGKILL)
     plan, channel = ctx.namespaces, ctx.channel
@@ -133,8 +139,7 @@ def _init(ctx: InitContext) -> None:
     else:
         plan.join_kinds(tuple(k for k in plan.join if k not in (*FOR_CHILDREN, "cgroup")))
         ns.unshare(plan.flags(_OWN_KINDS))
-        # the first write to a cgroup.procs waits for an RCU grace period (~10-15 ms):
-        # do what needs no cgroup meanwhile, then wait until the runtime moved us
+        # what needs no cgroup, while the runtime finishes the cgroup2 move if clone3 could not
         prepared = _early(ctx)
         channel.expect("go")
         plan.join_kinds(("cgroup",))

@@ -19,8 +19,7 @@ from ketch.runtime.state import ContainerState, StateDir, now_rfc3339, write_ato
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ketch.cgroups import CgroupManager
-    from ketch.runtime._warm import Warmup
+    from ketch.cgroups import CgroupJoin, CgroupManager
     from ketch.runtime.console import ConsolePair
 
 __all__ = ["Launched", "create_container", "load_bundle", "write_pid_file"]
@@ -159,7 +158,7 @@ def _fork_fast(ctx: InitContext) -> int:
                     ns.unshare(flag)
                     if kind == "time":
                         write_time_offsets(ctx.config)
-        pid = os.fork()
+        pid = ctx.cgroup_join.fork() if ctx.cgroup_join is not None else os.fork()
         if pid == 0:
             init_main(ctx)
         return pid
@@ -180,7 +179,6 @@ def create_container(
     no_new_keyring: bool = False,
     preserve_fds: int = 0,
     run_mode: bool = False,
-    warmup: "Warmup | None" = None,
     relay_terminal: bool = False,
 ) -> Launched:
     """Create the container; returns once its init is ready for ``start``.
@@ -191,20 +189,16 @@ def create_container(
     master itself (``Launched.console``) to relay it, as runc does.
     """
     bundle = os.path.abspath(bundle)
-    try:
-        store.path(container_id)  # validates the ID before anything else
-        config, raw = load_bundle(bundle)
-        linux = config.linux
-        plan = plan_namespaces(linux)
-    except BaseException:
-        if warmup is not None:
-            warmup.join()  # a long-lived caller must not keep the thread
-        raise
+    store.path(container_id)  # validates the ID before anything else
+    config, raw = load_bundle(bundle)
+    linux = config.linux
+    plan = plan_namespaces(linux)
     console_fd = fifo_fd = -1
     premade: dict[int, int] = {}
     pid = init_pid = 0
     direct_child = True
     manager = None
+    join: CgroupJoin | None = None
     channels: tuple[Channel, Channel] | None = None
     reserved = False
     pair = None
@@ -233,17 +227,15 @@ def create_container(
             fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
         channels = channel_pair()
         runtime_side, init_side = channels
-        # while the warm-up's grace period runs (see runtime._warm), the modules the
-        # init needs are imported here, once: the fork shares them.  (Not the cgroup:
-        # the kernel holds cgroup_mutex during that grace period, so a mkdir would wait.)
-        preload(config)
+        preload(config)  # the modules the init needs, imported once: the fork shares them
         from ketch.cgroups import open_manager
 
         manager = open_manager(linux.cgroups_path if linux is not None else None, container_id)
-        resources = _resources(config)
-        manager.prepare(resources)
-        if warmup is not None:
-            warmup.join()  # no thread may run when we fork
+        # the cgroup is complete before the fork, so the child is born in it (cgroup2) or
+        # moves itself (v1): no cgroup.procs write, no grace period (ketch.cgroups._join)
+        manager.create()
+        manager.set(_resources(config))
+        join = manager.open_join()
         if plan.user and any(m.uid_mappings or m.gid_mappings or _idmap(m.options) for m in config.mounts):
             # the init in a user namespace may not idmap a host filesystem: made here
             from ketch.runtime.rootfs import open_idmapped_mounts
@@ -261,13 +253,14 @@ def create_container(
             no_pivot=no_pivot,
             new_keyring=not no_new_keyring,
             premade=premade or None,
+            cgroup_join=join,
         )
         if ctx.two_stage:
             if run_mode:  # the init will be our grandchild: adopt it when the middle exits
                 from ketch.linux.prctl import prctl
 
                 prctl(_PR_SET_CHILD_SUBREAPER, 1)
-            pid = os.fork()
+            pid = join.fork()
             if pid == 0:
                 init_main(ctx)
         else:
@@ -279,10 +272,7 @@ def create_container(
             if fd >= 0:
                 os.close(fd)
         console_fd = fifo_fd = -1
-        # the cgroup is made while the child unshares (it waits for "go")
-        manager.create()
-        manager.set(resources)
-        manager.add_process(pid)
+        join.finish(pid)  # the child waits for "go" before its cgroup namespace
         if "user" in plan.new_kinds and linux is not None:
             runtime_side.expect("userns")
             _write_id_map(pid, "uid_map", linux.uid_mappings)
@@ -325,8 +315,8 @@ def create_container(
             write_pid_file(pid_file, init_pid)
         return Launched(state, config, runtime_side, manager, direct_child, pair)
     except BaseException as e:
-        if warmup is not None:
-            warmup.join()
+        if join is not None:
+            join.close()
         if pair is not None:
             pair.parent.close()
         _undo(pid, init_pid, channels, manager, store if reserved else None, container_id)

@@ -22,6 +22,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import NoReturn
 
+    from ketch.cgroups import CgroupJoin
+
 __all__ = ["ExecOptions", "exec_process_in", "process_for_exec"]
 
 _PR_SET_CHILD_SUBREAPER = 36
@@ -160,16 +162,18 @@ def exec_process_in(
     runtime_side, child_side = channel_pair()
     middle = grandchild = 0
     master = -1
+    join = None
     try:
+        join = container.manager.open_join()
         if not detach:
             from ketch.linux.prctl import prctl
 
             prctl(_PR_SET_CHILD_SUBREAPER, 1)
-        middle = os.fork()
+        middle = join.fork()  # born in the container's cgroup2 cgroup (ketch.cgroups._join)
         if middle == 0:
-            _child(child_side, fds, config, process, console_fd, preserve_fds)
+            _child(child_side, fds, config, process, console_fd, preserve_fds, join)
         child_side.close()
-        container.manager.add_process(middle)
+        join.finish(middle)
         runtime_side.send("go")
         grandchild = int(runtime_side.expect("pid"))
         os.waitpid(middle, 0)
@@ -201,6 +205,8 @@ def exec_process_in(
                     pass
         raise
     finally:
+        if join is not None:
+            join.close()
         runtime_side.close()
         child_side.close()
         for fd in (*fds.values(), console_fd):
@@ -227,8 +233,10 @@ def _child(
     process: Process,
     console_fd: int,
     preserve_fds: int,
+    join: "CgroupJoin",
 ) -> "NoReturn":
     try:
+        join.enter()  # v1: the child moves itself, before any namespace change
         from ketch.linux.prctl import prctl
         from ketch.runtime.process import make_nondumpable
 

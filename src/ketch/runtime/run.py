@@ -62,7 +62,6 @@ def run_container(
     no_new_keyring: bool = False,
     preserve_fds: int = 0,
     warn: "WarnFn | None" = None,
-    warmup: "Warmup | None" = None,
 ) -> int:
     """Run the container; the exit code of its process (0 when detached)."""
     from ketch.runtime.delete import destroy
@@ -79,7 +78,6 @@ def run_container(
         no_new_keyring=no_new_keyring,
         preserve_fds=preserve_fds,
         run_mode=True,
-        warmup=warmup,
     )
     container = Container(store, launched.state)
     container._manager = launched.manager
@@ -122,7 +120,5 @@ def run_container(
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    from ketch.runtime._warm import Warmup
 
     WarnFn = Callable[[str], None]

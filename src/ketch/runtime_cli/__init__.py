@@ -90,15 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     # the start path imports (~1 ms) and, after the fork, dirty the child's copied pages.
     # What runs later (waiting for the container, relaying a terminal) makes no cycles.
     gc.disable()
-    args = sys.argv[1:]
-    warmup = None
-    if _verb(args) in ("run", "create"):
-        from ketch.runtime._warm import Warmup
-
-        warmup = Warmup()  # first thing: the cgroup grace period runs while Python imports
-    code = _main(args, warmup)
-    if warmup is not None:
-        warmup.join()  # no-op when the verb joined it
+    code = _main(sys.argv[1:])
     import os
 
     for stream in (sys.stdout, sys.stderr):
@@ -109,32 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     os._exit(code)
 
 
-_VALUE_FLAGS = frozenset(
-    f"{dash}{name}" for dash in ("-", "--") for name in ("root", "log", "log-format", "rootless", "criu")
-)
-
-
-def _verb(args: list[str]) -> str | None:
-    """The command word after the global flags (a cheap look before parsing them)."""
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg.startswith("-"):
-            skip = arg in _VALUE_FLAGS
-        else:
-            return arg
-    return None
-
-
-def _main(args: list[str], warmup: "Warmup | None" = None) -> int:
+def _main(args: list[str]) -> int:
     from ketch.errors import KetchError
     from ketch.runtime_cli._env import Globals
 
     g = Globals()
     try:
         g, rest = _globals(args)
-        g.warmup = warmup
         verb, verb_args = rest[0], rest[1:]
         if verb == "--version":
             sys.stdout.write("ketch-runtime version 0.1.0\nspec: 1.3.0\n")
@@ -178,5 +151,4 @@ def _main(args: list[str], warmup: "Warmup | None" = None) -> int:
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ketch.runtime._warm import Warmup
     from ketch.runtime_cli._env import Globals

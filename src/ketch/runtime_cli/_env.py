@@ -10,7 +10,7 @@ __all__ = ["Globals"]
 class Globals:
     """runc's global flags, parsed once by ``main`` and handed to every verb."""
 
-    __slots__ = ("debug", "log", "log_format", "root", "systemd_cgroup", "warmup")
+    __slots__ = ("debug", "log", "log_format", "root", "systemd_cgroup")
 
     def __init__(
         self,
@@ -25,16 +25,6 @@ class Globals:
         self.log_format = log_format
         self.debug = debug
         self.systemd_cgroup = systemd_cgroup
-        self.warmup: Warmup | None = None  # started by main for run/create (runtime._warm)
-
-    def take_warmup(self) -> "Warmup":
-        """The warm-up ``main`` started, or a new one (``main(argv)`` called in-process)."""
-        warmup, self.warmup = self.warmup, None
-        if warmup is None:
-            from ketch.runtime._warm import Warmup
-
-            warmup = Warmup()
-        return warmup
 
     def store(self) -> "StateDir":
         from ketch.runtime.state import StateDir
@@ -74,5 +64,4 @@ class Globals:
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ketch.runtime._warm import Warmup
     from ketch.runtime.state import StateDir

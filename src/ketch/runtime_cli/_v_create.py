@@ -9,17 +9,12 @@ __all__ = ["main"]
 
 
 def main(g: Globals, argv: list[str]) -> int:
-    warmup = g.take_warmup()  # before the heavy imports: see ketch.runtime._warm
     from ketch.runtime.create import create_container
 
-    try:
-        values, positional = parse(argv, CREATE_FLAGS, "create")
-        container_id = one_id(positional, "create")
-        if values["preserve_fds"] < 0:
-            raise InvalidArgument("--preserve-fds: must not be negative")
-    except BaseException:
-        warmup.join()
-        raise
+    values, positional = parse(argv, CREATE_FLAGS, "create")
+    container_id = one_id(positional, "create")
+    if values["preserve_fds"] < 0:
+        raise InvalidArgument("--preserve-fds: must not be negative")
     launched = create_container(
         g.store(),
         container_id,
@@ -29,7 +24,6 @@ def main(g: Globals, argv: list[str]) -> int:
         no_pivot=values["no_pivot"],
         no_new_keyring=values["no_new_keyring"],
         preserve_fds=values["preserve_fds"],
-        warmup=warmup,
     )
     launched.channel.close()
     return 0

@@ -11,17 +11,12 @@ FLAGS = (*CREATE_FLAGS, Flag("detach,d"), Flag("keep"))
 
 
 def main(g: Globals, argv: list[str]) -> int:
-    warmup = g.take_warmup()  # before the heavy imports: see ketch.runtime._warm
     from ketch.runtime.run import run_container
 
-    try:
-        values, positional = parse(argv, FLAGS, "run")
-        container_id = one_id(positional, "run")
-        if values["preserve_fds"] < 0:
-            raise InvalidArgument("--preserve-fds: must not be negative")
-    except BaseException:
-        warmup.join()
-        raise
+    values, positional = parse(argv, FLAGS, "run")
+    container_id = one_id(positional, "run")
+    if values["preserve_fds"] < 0:
+        raise InvalidArgument("--preserve-fds: must not be negative")
     return run_container(
         g.store(),
         container_id,
@@ -32,6 +27,5 @@ def main(g: Globals, argv: list[str]) -> int:
         no_pivot=values["no_pivot"],
         no_new_keyring=values["no_new_keyring"],
         preserve_fds=values["preserve_fds"],
-        warmup=warmup,
         warn=g.warn,
     )

@@ -153,19 +153,3 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert "usage: ketch-runtime" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(
-    ("argv", "verb"),
-    [
-        (["run", "x"], "run"),
-        (["--root", "run", "exec", "c1", "run"], "exec"),  # a flag's value is not the verb
-        (["--debug", "-log", "f", "--log-format=json", "create", "x"], "create"),
-        (["exec", "c1", "run"], "exec"),  # the container's command is not the verb
-        (["--version"], None),
-    ],
-)
-def test_the_warm_up_only_starts_for_run_and_create(argv: list[str], verb: str | None) -> None:
-    # main() starts the cgroup warm-up thread before parsing: only for the verbs that
-    # make a cgroup (exec forks, and must not while a thread runs)
-    from ketch.runtime_cli import _verb
-
-    assert _verb(argv) == verb
