@@ -40,8 +40,10 @@ class _Context:
 def loads(text: str | bytes, what: str = "document") -> "Any":
     """Parse one JSON document; ``InvalidArgument`` names ``what`` and the offset on error."""
     if isinstance(text, bytes):
+        if text.startswith(b"\xef\xbb\xbf"):  # a BOM (the utf-8-sig codec costs an import)
+            text = text[3:]
         try:
-            text = text.decode("utf-8-sig")
+            text = text.decode()
         except UnicodeDecodeError as e:
             raise InvalidArgument(f"{what}: not valid JSON: not UTF-8 ({e.reason})") from None
     i, n = 0, len(text)
