@@ -23,14 +23,19 @@ def test_the_launchers_run_their_command(name: str, expected: str) -> None:
     assert expected in result.stdout
 
 
-def test_the_launcher_skips_site_and_finds_the_dependencies() -> None:
+def test_the_launcher_skips_site_and_finds_the_dependencies_and_the_bundle() -> None:
     launcher = _launcher("ketch")
-    code = "import sys; import aiohttp, ketch; print(sys.flags.no_site, 'site' in sys.modules)"
-    # the launcher's own lines, with the command replaced by a probe
+    code = (
+        "import sys, aiohttp, ketch.cli\n"
+        "print(sys.flags.no_site, 'site' in sys.modules, type(ketch.cli.__loader__).__name__)"
+    )
+    # the launcher's own lines up to its command's import, then a probe
     lines = launcher.read_text().splitlines()
-    probe = "\n".join([*lines[:4], code])
+    end = next(i for i, line in enumerate(lines) if line.startswith("from ketch.cli "))
+    probe = "\n".join([*lines[:end], code])
     result = subprocess.run(
         [lines[0][2:].split()[0], "-S", "-c", probe], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["1", "False"]
+    # BundleFinder: ketch.cli came from the bundle (SourceFileLoader if edited since setup)
+    assert result.stdout.split() == ["1", "False", "BundleFinder"]
