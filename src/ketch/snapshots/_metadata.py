@@ -8,24 +8,28 @@ that names them and removed after it is gone, so the table never names a
 missing directory; an unnamed directory is garbage that ``cleanup`` removes.
 """
 
+from __future__ import annotations
+
 import contextlib
 import fcntl
 import json
 import os
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 from ketch.errors import FailedPrecondition, InvalidArgument
 from ketch.snapshots._durable import atomic_write
 
-__all__ = ["Db", "MetaStore", "check_key", "check_labels"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
+
+    Db = dict[str, Any]
+
+__all__ = ["MetaStore", "check_key", "check_labels"]
 
 _VERSION = 1
 _MAX_KEY = 4096
 _MAX_LABELS = 4096  # bytes of all labels of one snapshot
-
-Db = dict[str, Any]
 
 
 def check_key(key: str, what: str = "key") -> None:
@@ -55,11 +59,15 @@ def check_labels(labels: Any) -> dict[str, str]:
 class MetaStore:
     """The table of snapshots of one root, read and changed under a file lock."""
 
-    def __init__(self, root: Path, kind: str) -> None:
+    def __init__(self, root: str, kind: str) -> None:
         self.root = root
         self.kind = kind
-        self._path = root / "metadata.json"
-        self._lock = root / "lock"
+        self._path = os.path.join(root, "metadata.json")
+        self._lock = os.path.join(root, "lock")
+
+    def _read(self) -> bytes:
+        with open(self._path, "rb") as f:
+            return f.read()
 
     @contextlib.contextmanager
     def _locked(self, exclusive: bool) -> Iterator[None]:
@@ -72,7 +80,7 @@ class MetaStore:
 
     def _load(self) -> Db:
         try:
-            raw = self._path.read_bytes()
+            raw = self._read()
         except FileNotFoundError:
             return {"version": _VERSION, "kind": self.kind, "next_id": 1, "snapshots": {}}
         try:
@@ -91,14 +99,14 @@ class MetaStore:
         """Write the empty table of a new root (so its kind is recorded), or check the kind."""
         with self._locked(True):
             db = self._load()
-            if not self._path.exists():
+            if not os.path.exists(self._path):
                 atomic_write(self._path, json.dumps(db, sort_keys=True).encode())
 
     def stored_kind(self) -> str | None:
         """The snapshotter kind recorded in the table, or None for a new root."""
         with self._locked(False):
             try:
-                value = json.loads(self._path.read_bytes()).get("kind")
+                value = json.loads(self._read()).get("kind")
             except FileNotFoundError:
                 return None
             except ValueError:

@@ -7,7 +7,7 @@ whiteouts as deletions (``apply_layer(..., whiteout="delete")``), and diffs
 compare ``fs`` against the parent's (``diff_layer`` two-directory mode).
 """
 
-from pathlib import Path
+import os
 
 from ketch.oci.runtime_spec import Mount
 from ketch.snapshots._base import BaseSnapshotter, bind_mount
@@ -21,13 +21,16 @@ class NativeSnapshotter(BaseSnapshotter):
 
     kind = "native"
 
-    def _populate(self, new_dir: Path, kind: str, parents: list[Path]) -> None:
-        fs = new_dir / "fs"
-        fs.mkdir(mode=0o755)
+    def _populate(self, new_dir: str, kind: str, parents: list[str]) -> None:
+        fs = f"{new_dir}/fs"
+        os.mkdir(fs, 0o755)
         if kind == "active" and parents:
-            copy_tree(str(parents[0]), str(fs))
+            copy_tree(parents[0], fs)
 
-    def _describe(self, sdir: Path, kind: str, parents: list[Path]) -> list[Mount]:
+    def _quick(self, kind: str, parents: list[str]) -> bool:
+        return not (kind == "active" and parents)  # a copy can take long
+
+    def _describe(self, sdir: str, kind: str, parents: list[str]) -> list[Mount]:
         if kind == "view":
-            return [bind_mount(parents[0] if parents else sdir / "fs", readonly=True)]
-        return [bind_mount(sdir / "fs", readonly=False)]
+            return [bind_mount(parents[0] if parents else f"{sdir}/fs", readonly=True)]
+        return [bind_mount(f"{sdir}/fs", readonly=False)]

@@ -11,7 +11,7 @@ a lower once committed) and ``work`` (overlay's scratch).  Mounts:
   bind of its own empty ``fs``.
 """
 
-from pathlib import Path
+import os
 
 from ketch.errors import InvalidArgument
 from ketch.oci.runtime_spec import Mount
@@ -27,8 +27,8 @@ class OverlaySnapshotter(BaseSnapshotter):
 
     kind = "overlayfs"
 
-    def __init__(self, root: Path) -> None:
-        text = str(root)
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        text = os.fspath(root)
         for ch in _BAD_CHARS:
             if ch in text:
                 raise InvalidArgument(
@@ -36,19 +36,22 @@ class OverlaySnapshotter(BaseSnapshotter):
                 )
         super().__init__(root)
 
-    def _populate(self, new_dir: Path, kind: str, parents: list[Path]) -> None:
-        (new_dir / "fs").mkdir(mode=0o755)
+    def _populate(self, new_dir: str, kind: str, parents: list[str]) -> None:
+        os.mkdir(f"{new_dir}/fs", 0o755)
         if kind == "active":
-            (new_dir / "work").mkdir(mode=0o700)
+            os.mkdir(f"{new_dir}/work", 0o700)
 
-    def _describe(self, sdir: Path, kind: str, parents: list[Path]) -> list[Mount]:
-        fs = sdir / "fs"
+    def _quick(self, kind: str, parents: list[str]) -> bool:
+        return True  # two mkdirs
+
+    def _describe(self, sdir: str, kind: str, parents: list[str]) -> list[Mount]:
+        fs = f"{sdir}/fs"
         if kind == "view":
             if not parents:
                 return [bind_mount(fs, readonly=True)]
             if len(parents) == 1:
                 return [bind_mount(parents[0], readonly=True)]
-            lower = ":".join(str(p) for p in parents)
+            lower = ":".join(parents)
             return [
                 Mount(
                     destination="/",
@@ -59,7 +62,7 @@ class OverlaySnapshotter(BaseSnapshotter):
             ]
         if not parents:
             return [bind_mount(fs, readonly=False)]
-        lower = ":".join(str(p) for p in parents)
+        lower = ":".join(parents)
         return [
             Mount(
                 destination="/",
@@ -69,7 +72,7 @@ class OverlaySnapshotter(BaseSnapshotter):
                     "index=off",
                     f"lowerdir={lower}",
                     f"upperdir={fs}",
-                    f"workdir={sdir / 'work'}",
+                    f"workdir={sdir}/work",
                 ),
             )
         ]

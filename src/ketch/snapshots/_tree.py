@@ -7,7 +7,6 @@ there, so every entry is ``lstat``-ed and re-created, never traversed through.
 import errno
 import os
 import stat
-from pathlib import Path
 
 from ketch.linux.tree import remove_tree as remove_tree_at
 
@@ -128,12 +127,13 @@ def _copy_entry(s: str, d: str, st: os.stat_result, links: dict[tuple[int, int],
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def remove_tree(path: Path) -> None:
+def remove_tree(path: str) -> None:
     """Remove ``path`` and everything below it, at any depth, never following a symlink
     (``ketch.linux.tree.remove_tree`` relative to the parent directory)."""
-    parent_fd = os.open(path.parent, _DIR)
+    parent, name = os.path.split(path.rstrip("/"))
+    parent_fd = os.open(parent or ".", _DIR)
     try:
-        remove_tree_at(parent_fd, path.name)
+        remove_tree_at(parent_fd, name)
     finally:
         os.close(parent_fd)
 

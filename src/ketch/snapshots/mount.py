@@ -13,10 +13,10 @@ the mount is made from that directory as working directory (restored at once;
 the working directory is per process, so callers mount from one thread).
 """
 
+from __future__ import annotations
+
 import errno
 import os
-from collections.abc import Sequence
-from pathlib import Path
 
 from ketch.errors import (
     FailedPrecondition,
@@ -26,7 +26,13 @@ from ketch.errors import (
     PermissionDenied,
 )
 from ketch.linux import mount as _m
-from ketch.oci.runtime_spec import Mount
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from ketch.oci.runtime_spec import Mount
 
 __all__ = ["mount_all", "unmount_all"]
 

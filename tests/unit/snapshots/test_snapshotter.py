@@ -119,6 +119,20 @@ def test_cleanup_removes_orphans(snap: Snapshotter) -> None:
     assert snap.upper_dir("base").exists()
 
 
+def test_prepare_replaces_an_orphan_under_the_next_id(snap: Snapshotter) -> None:
+    """A crash after a snapshot's directory was renamed into place but before the table
+    that names it was written leaves the directory under the id the table hands out next."""
+    _layer(snap, "base", None, {"f": b"1"})
+    next_id = json.loads((snap.root / "metadata.json").read_bytes())["next_id"]
+    orphan = snap.root / "snapshots" / str(next_id)
+    (orphan / "fs").mkdir(parents=True)
+    (orphan / "fs" / "stale").write_bytes(b"from before the crash")
+    snap.prepare("k", "base")
+    assert json.loads((snap.root / "metadata.json").read_bytes())["snapshots"]["k"]["id"] == str(next_id)
+    assert not (snap.apply_dir("k") / "stale").exists()
+    assert snap.cleanup() == 0
+
+
 def test_overlay_mount_descriptions(tmp_path: Path) -> None:
     s = open_snapshotter(tmp_path / "root", "overlayfs")
     (m,) = s.prepare("k")
