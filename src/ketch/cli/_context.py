@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,7 +40,7 @@ class CliContext:
 
     def __init__(
         self,
-        root: Path,
+        root: str,
         *,
         runtime: str | None = None,
         debug: bool = False,
@@ -62,7 +61,7 @@ class CliContext:
         root = opts.get("root") or os.environ.get("KETCH_ROOT") or DEFAULT_ROOT
         runtime = opts.get("runtime") or os.environ.get("KETCH_RUNTIME") or None
         return cls(
-            Path(str(root)).absolute(),
+            os.path.abspath(str(root)),
             runtime=str(runtime) if runtime else None,
             debug=bool(opts.get("debug")),
         )

@@ -7,17 +7,19 @@ One library that both the ``ketch`` CLI (embedded, no daemon) and ``ketchd``
     <root>/snapshots    snapshotter     <root>/containers/<id>/  one container
     <root>/runtime      the OCI runtime's state root
 
-Parts are built on first use so a command pays only for what it touches.
+Parts are built on first use so a command pays only for what it touches.  Paths
+are strings inside (``root_dir``, ``runtime_dir``): ``run`` never imports
+``pathlib`` (~3 ms); ``root`` and ``runtime_root`` are ``Path`` for other callers.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
     from ketch.engine.containers import ContainerService
@@ -38,7 +40,7 @@ class Engine:
 
     def __init__(
         self,
-        root: Path,
+        root: str | os.PathLike[str],
         *,
         runtime: str | None = None,
         snapshotter: str | None = None,
@@ -46,7 +48,8 @@ class Engine:
     ) -> None:
         """``monitor``: "fork" (the CLI's default: a fork of this single-threaded process)
         or "exec" (a fresh interpreter: what a threaded caller such as the daemon needs)."""
-        self.root = Path(root)
+        self.root_dir = os.fspath(root)
+        self.runtime_dir = f"{self.root_dir}/runtime"
         self.monitor = monitor or os.environ.get("KETCH_MONITOR", "fork")
         if self.monitor not in ("fork", "exec"):
             from ketch.errors import InvalidArgument
@@ -62,8 +65,16 @@ class Engine:
         self._containers: ContainerService | None = None
 
     @property
+    def root(self) -> Path:
+        from pathlib import Path
+
+        return Path(self.root_dir)
+
+    @property
     def runtime_root(self) -> Path:
-        return self.root / "runtime"
+        from pathlib import Path
+
+        return Path(self.runtime_dir)
 
     @property
     def content(self) -> Any:
@@ -80,7 +91,7 @@ class Engine:
         if self._snapshotter is None:
             from ketch.snapshots import open_snapshotter
 
-            self._snapshotter = open_snapshotter(self.root / "snapshots", self.snapshotter_kind)
+            self._snapshotter = open_snapshotter(f"{self.root_dir}/snapshots", self.snapshotter_kind)
         return self._snapshotter
 
     @property

@@ -206,8 +206,6 @@ def resolv_conf(host_config: dict[str, Any]) -> str:
 
 def write_etc_files(container_dir: str, record: dict[str, Any]) -> None:
     """hosts, hostname and resolv.conf in the container directory (bind-mounted at start)."""
-    from pathlib import Path
-
     from ketch.engine._files import write_durable
 
     config, host_config = record["Config"], record["HostConfig"]
@@ -226,7 +224,7 @@ def write_etc_files(container_dir: str, record: dict[str, Any]) -> None:
     for extra in host_config.get("ExtraHosts") or ():
         host, _, addr = str(extra).partition(":")
         hosts += f"{addr}\t{host}\n"
-    d = Path(container_dir)  # rebuilt by start when missing: no fsync needed
-    write_durable(d / "hosts", hosts.encode(), sync=False)
-    write_durable(d / "hostname", f"{hostname}\n".encode(), sync=False)
-    write_durable(d / "resolv.conf", resolv_conf(host_config).encode(), sync=False)
+    d = container_dir  # rebuilt by start when missing: no fsync needed
+    write_durable(f"{d}/hosts", hosts.encode(), sync=False)
+    write_durable(f"{d}/hostname", f"{hostname}\n".encode(), sync=False)
+    write_durable(f"{d}/resolv.conf", resolv_conf(host_config).encode(), sync=False)

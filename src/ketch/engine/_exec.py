@@ -65,9 +65,9 @@ def exec_argv(
         with_exit_code(error, 127 if isinstance(e, NotFound) else 126)
         raise error from e
     cdir = svc.store.dir(doc["ID"])
-    path = cdir / f"exec-{os.urandom(8).hex()}.json"
+    path = f"{cdir}/exec-{os.urandom(8).hex()}.json"
     write_durable(path, json.dumps(proc).encode(), 0o600, sync=False)
-    argv = svc.runtime.argv("exec", "--process", str(path))
+    argv = svc.runtime.argv("exec", "--process", path)
     if tty:
         argv.append("--tty")
     if detach:

@@ -1,4 +1,6 @@
-"""Durable small-file writes and flock-based locks for the engine's on-disk state."""
+"""Durable small-file writes and flock-based locks for the engine's on-disk state.
+
+Paths are ``str`` or ``os.PathLike`` (``run`` never imports ``pathlib``: ~3 ms)."""
 
 from __future__ import annotations
 
@@ -8,14 +10,15 @@ import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from pathlib import Path
     from types import TracebackType
     from typing import Any
 
 __all__ = ["FileLock", "read_json", "write_durable", "write_json"]
 
 
-def write_durable(path: Path, data: bytes, mode: int = 0o644, *, sync: bool = True) -> None:
+def write_durable(
+    path: str | os.PathLike[str], data: bytes, mode: int = 0o644, *, sync: bool = True
+) -> None:
     """Write ``data`` to ``path`` atomically: temp file, fsync, rename, fsync the directory.
 
     ``sync=False`` keeps the atomic rename (readers never see a torn file) but not
@@ -23,7 +26,8 @@ def write_durable(path: Path, data: bytes, mode: int = 0o644, *, sync: bool = Tr
     for run-time state that a host crash makes moot anyway (running/exited: after
     a reboot no monitor is alive and the container reads as exited).
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    parent, name = os.path.split(os.fspath(path))
+    tmp = os.path.join(parent, f".{name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
     try:
         os.write(fd, data)
@@ -34,18 +38,18 @@ def write_durable(path: Path, data: bytes, mode: int = 0o644, *, sync: bool = Tr
     os.replace(tmp, path)
     if not sync:
         return
-    dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    dfd = os.open(parent or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         os.fsync(dfd)
     finally:
         os.close(dfd)
 
 
-def write_json(path: Path, doc: Any, *, sync: bool = True) -> None:
+def write_json(path: str | os.PathLike[str], doc: Any, *, sync: bool = True) -> None:
     write_durable(path, json.dumps(doc, separators=(",", ":")).encode(), sync=sync)
 
 
-def read_json(path: Path) -> Any:
+def read_json(path: str | os.PathLike[str]) -> Any:
     with open(path, "rb") as f:
         return json.loads(f.read())
 
@@ -53,7 +57,7 @@ def read_json(path: Path) -> Any:
 class FileLock:
     """An exclusive ``flock`` on ``path`` (created), as a context manager; re-entrant per object."""
 
-    def __init__(self, path: Path, *, shared: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, shared: bool = False) -> None:
         self.path = path
         self._fd = -1
         self._depth = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 from ketch.engine._exitcode import with_exit_code
@@ -10,7 +11,6 @@ from ketch.errors import FailedPrecondition, NotFound, PermissionDenied, Unavail
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from pathlib import Path
     from typing import Any
 
 __all__ = ["RuntimeClient", "runtime_error"]
@@ -51,12 +51,12 @@ def runtime_error(what: str, stderr: str) -> Exception:
 class RuntimeClient:
     """Calls of one runtime binary with its state under ``root``."""
 
-    def __init__(self, binary: str, root: Path) -> None:
+    def __init__(self, binary: str, root: str | os.PathLike[str]) -> None:
         self.binary = binary
-        self.root = root
+        self.root = os.fspath(root)
 
     def argv(self, *args: str) -> list[str]:
-        return [self.binary, "--root", str(self.root), *args]
+        return [self.binary, "--root", self.root, *args]
 
     def _run(self, what: str, *args: str, input_: bytes | None = None) -> str:
         try:

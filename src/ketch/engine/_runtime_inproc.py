@@ -12,10 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from pathlib import Path
-
 __all__ = ["InProcessRuntime", "is_ketch_runtime"]
 
 
@@ -29,8 +25,8 @@ def is_ketch_runtime(binary: str) -> bool:
 class InProcessRuntime:
     """The runtime lifecycle for containers whose state is under ``root``."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = str(root)
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = os.fspath(root)
 
     def create(
         self,

@@ -62,6 +62,13 @@ def _precheck(rootfs: str, record: dict[str, Any], args: list[str], env: list[st
         raise error from e
 
 
+def _nonempty(path: str) -> bool:
+    try:
+        return os.stat(path).st_size > 0
+    except FileNotFoundError:
+        return False
+
+
 class Prepared:
     """What ``run`` sets up before its container exists: the attach pair, an early monitor."""
 
@@ -127,16 +134,15 @@ def start_container(
             raise Conflict("cannot start a paused container, try unpause instead")
         if state["Running"]:
             return None
-        etc = [cdir / n for n in ("hosts", "hostname", "resolv.conf")]
-        if any(not p.exists() or p.stat().st_size == 0 for p in etc):
+        if not all(_nonempty(f"{cdir}/{n}") for n in ("hosts", "hostname", "resolv.conf")):
             from ketch.engine._create import write_etc_files
 
-            write_etc_files(str(cdir), doc)  # lost in a crash (they are written unsynced)
+            write_etc_files(cdir, doc)  # lost in a crash (they are written unsynced)
         rootfs = svc._mount(doc)
         try:
             config = doc["Config"]
             user = resolve_user(rootfs, str(config.get("User") or ""))
-            spec = build_spec(doc, user, rootfs=rootfs, container_dir=str(cdir),
+            spec = build_spec(doc, user, rootfs=rootfs, container_dir=cdir,
                               console_size=console_size)
             workdir = config.get("WorkingDir")
             if workdir:
@@ -149,13 +155,14 @@ def start_container(
                 spec["process"]["args"] = [INIT_PATH, "--", *spec["process"]["args"]]
                 spec["mounts"].append({"destination": INIT_PATH, "type": "bind", "source": init,
                                        "options": ["bind", "ro", "nosuid", "nodev"]})
-            bundle = cdir / "bundle"
-            bundle.mkdir(exist_ok=True)
-            write_durable(bundle / "config.json", json.dumps(spec).encode(), sync=False)
-            if (svc.engine.runtime_root / cid).exists():  # left over from a crash
+            bundle = f"{cdir}/bundle"
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(bundle)
+            write_durable(f"{bundle}/config.json", json.dumps(spec).encode(), sync=False)
+            if os.path.exists(f"{svc.engine.runtime_dir}/{cid}"):  # left over from a crash
                 with contextlib.suppress(Exception):
                     svc.runtime.delete(cid, force=True)
-            return _spawn(svc, doc, str(bundle), attach, prepared)
+            return _spawn(svc, doc, bundle, attach, prepared)
         except BaseException:
             svc._unmount(cid)
             raise
@@ -177,7 +184,7 @@ def _spawn(
         prepared = Prepared(svc, attach, early=False)
     ours, theirs = prepared.ours, prepared.theirs
     spec = monitor_spec(svc, {
-        "cid": cid, "container_dir": str(svc.store.dir(cid)), "bundle": bundle,
+        "cid": cid, "container_dir": svc.store.dir(cid), "bundle": bundle,
         "tty": bool(config.get("Tty")), "open_stdin": bool(config.get("OpenStdin")),
         "stdin_once": bool(config.get("StdinOnce")), "log_path": doc["LogPath"],
     })
@@ -187,7 +194,7 @@ def _spawn(
             report = prepared.monitor.launch(spec)
         else:
             report = spawn_monitor(spec, theirs, engine=None if engine.monitor == "fork" else {
-                "root": str(engine.root), "runtime": engine.runtime,
+                "root": engine.root_dir, "runtime": engine.runtime,
                 "snapshotter": engine.snapshotter_kind})
     finally:
         prepared.monitor = None

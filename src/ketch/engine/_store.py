@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from pathlib import Path
 
 from ketch.engine._files import FileLock, read_json, write_json
 from ketch.errors import InvalidArgument, NotFound
@@ -38,29 +37,29 @@ def now_rfc3339() -> str:
 class ContainerStore:
     """The container directories under ``root`` (``<engine root>/containers``)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = os.fspath(root)
 
     def ensure(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.makedirs(self.root, mode=0o700, exist_ok=True)
 
     def lock(self) -> FileLock:
         """The store lock: held while creating, removing or renaming containers."""
         self.ensure()
-        return FileLock(self.root / ".lock")
+        return FileLock(f"{self.root}/.lock")
 
     def container_lock(self, cid: str) -> FileLock:
-        return FileLock(self.dir(cid) / ".lock")
+        return FileLock(f"{self.root}/{cid}/.lock")
 
-    def dir(self, cid: str) -> Path:
-        return self.root / cid
+    def dir(self, cid: str) -> str:
+        return f"{self.root}/{cid}"
 
     def ids(self) -> list[str]:
         try:
             names = os.listdir(self.root)
         except FileNotFoundError:
             return []
-        return [n for n in names if len(n) == 64 and os.path.exists(self.root / n / RECORD)]
+        return [n for n in names if len(n) == 64 and os.path.exists(f"{self.root}/{n}/{RECORD}")]
 
     def half_made(self) -> list[str]:
         """Container directories without a record (a create killed half-way); hold the lock."""
@@ -68,11 +67,11 @@ class ContainerStore:
             names = os.listdir(self.root)
         except FileNotFoundError:
             return []
-        return [n for n in names if len(n) == 64 and not os.path.exists(self.root / n / RECORD)]
+        return [n for n in names if len(n) == 64 and not os.path.exists(f"{self.root}/{n}/{RECORD}")]
 
     def load(self, cid: str) -> dict[str, Any]:
         try:
-            doc: dict[str, Any] = read_json(self.root / cid / RECORD)
+            doc: dict[str, Any] = read_json(f"{self.root}/{cid}/{RECORD}")
         except FileNotFoundError as e:
             raise NotFound(f"No such container: {cid}") from e
         except ValueError as e:  # a torn write cannot happen; a hand-edited file can
@@ -81,7 +80,7 @@ class ContainerStore:
 
     def save(self, doc: dict[str, Any], *, sync: bool = True) -> None:
         """Write the record atomically; ``sync=False`` for run-time state only (see write_durable)."""
-        write_json(self.root / doc["ID"] / RECORD, doc, sync=sync)
+        write_json(f"{self.root}/{doc['ID']}/{RECORD}", doc, sync=sync)
 
     def all(self) -> list[dict[str, Any]]:
         docs = []
@@ -121,20 +120,20 @@ class ContainerStore:
                 return str(doc["ID"])
         return None
 
-    def hide(self, cid: str) -> Path:
+    def hide(self, cid: str) -> str:
         """Make a container invisible at once (rename to ``.removing-<id>``); the new path."""
-        doomed = self.root / f".removing-{cid}"
+        doomed = f"{self.root}/.removing-{cid}"
         with contextlib.suppress(FileNotFoundError):
             os.rename(self.dir(cid), doomed)
         return doomed
 
-    def hidden(self) -> list[tuple[str, Path]]:
+    def hidden(self) -> list[tuple[str, str]]:
         """Containers hidden for removal whose removal did not finish."""
         try:
             names = os.listdir(self.root)
         except FileNotFoundError:
             return []
-        return [(n[10:], self.root / n) for n in names if n.startswith(".removing-")]
+        return [(n[10:], f"{self.root}/{n}") for n in names if n.startswith(".removing-")]
 
     def remove_dir(self, cid: str) -> None:
         """Remove a container's directory: rename first (atomic), then delete."""

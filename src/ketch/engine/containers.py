@@ -26,7 +26,6 @@ from ketch.errors import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from pathlib import Path
     from typing import IO, Any
 
     from ketch.engine import Engine
@@ -92,7 +91,7 @@ class ContainerService:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.store = ContainerStore(engine.root / "containers")
+        self.store = ContainerStore(f"{engine.root_dir}/containers")
         self._runtime: RuntimeClient | None = None
 
     @property
@@ -100,7 +99,7 @@ class ContainerService:
         if self._runtime is None:
             from ketch.engine._runtime import RuntimeClient
 
-            self._runtime = RuntimeClient(self.engine.runtime, self.engine.runtime_root)
+            self._runtime = RuntimeClient(self.engine.runtime, self.engine.runtime_dir)
         return self._runtime
 
     # ---------------------------------------------------------------- create
@@ -156,8 +155,8 @@ class ContainerService:
     def _image_cache(self) -> ImageCache:
         from ketch.engine._imagecache import ImageCache
 
-        root = self.engine.root
-        return ImageCache(str(root / "cache" / "images.json"), str(root / "images" / "records"))
+        root = self.engine.root_dir
+        return ImageCache(f"{root}/cache/images.json", f"{root}/images/records")
 
     def _create(
         self, config: dict[str, Any], hc: dict[str, Any], stored_name: str | None,
@@ -185,7 +184,7 @@ class ContainerService:
             assert stored_name is not None
             cid = os.urandom(32).hex()
             cdir = store.dir(cid)
-            cdir.mkdir(mode=0o710)
+            os.mkdir(cdir, 0o710)
             try:
                 try:
                     self.engine.snapshotter.prepare(cid, top or None)
@@ -194,11 +193,11 @@ class ContainerService:
                 record = new_record(
                     cid, stored_name, merged, hc, image_id,
                     {"Key": cid, "Kind": self.engine.snapshotter_kind, "Parent": top},
-                    str(cdir),
+                    cdir,
                 )
                 from ketch.engine._create import write_etc_files
 
-                write_etc_files(str(cdir), record)
+                write_etc_files(cdir, record)
                 store.save(record)
             except BaseException:
                 with contextlib.suppress(Exception):
@@ -253,7 +252,7 @@ class ContainerService:
             return False
         from ketch.engine._monitor import live_monitor
 
-        return live_monitor(str(self.store.dir(doc["ID"]))) is not None
+        return live_monitor(self.store.dir(doc["ID"])) is not None
 
     def _fix_stale(self, doc: dict[str, Any]) -> dict[str, Any]:
         if doc["State"].get("Running"):
@@ -261,11 +260,12 @@ class ContainerService:
         from ketch.engine._monitor import live_monitor
 
         cdir = self.store.dir(doc["ID"])
-        monitor = live_monitor(str(cdir))
+        monitor = live_monitor(cdir)
         if monitor is None:
             return doc
         try:
-            pid = int((cdir / "init.pid").read_text().strip())
+            with open(f"{cdir}/init.pid") as f:
+                pid = int(f.read().strip())
         except (OSError, ValueError):
             pid = 0
         doc["State"].update({"Status": "running", "Running": True, "Pid": pid,
@@ -282,13 +282,13 @@ class ContainerService:
 
     def _runtime_delete(self, cid: str) -> None:
         """``delete --force`` of the runtime's state for ``cid``, if it has any."""
-        if not (self.engine.runtime_root / cid).exists():  # runc's layout: <root>/<id>/
+        if not os.path.exists(f"{self.engine.runtime_dir}/{cid}"):  # runc's layout: <root>/<id>/
             return
         from ketch.engine._runtime_inproc import InProcessRuntime, is_ketch_runtime
 
         with contextlib.suppress(Exception):
             if is_ketch_runtime(self.engine.runtime):
-                InProcessRuntime(self.engine.runtime_root).delete(cid)
+                InProcessRuntime(self.engine.runtime_dir).delete(cid)
             else:
                 self.runtime.delete(cid, force=True)
 
@@ -305,7 +305,7 @@ class ContainerService:
         doc["Monitor"] = None
 
     def _rootfs(self, cid: str) -> str:
-        return str(self.store.dir(cid) / "rootfs")
+        return f"{self.store.dir(cid)}/rootfs"
 
     def _mount(self, doc: dict[str, Any]) -> str:
         from ketch.snapshots.mount import mount_all
@@ -416,17 +416,17 @@ class ContainerService:
                 notify()
             self._cleanup_runtime(doc, detach=True)
 
-    def _release_hidden(self, cid: str, hidden: Path) -> None:
+    def _release_hidden(self, cid: str, hidden: str) -> None:
         """The runtime state (processes, cgroups) and the rootfs mount of a hidden container."""
         self._runtime_delete(cid)
-        rootfs = hidden / "rootfs"
+        rootfs = f"{hidden}/rootfs"
         if os.path.ismount(rootfs):
             from ketch.snapshots.mount import unmount_all
 
             with contextlib.suppress(Exception):
                 unmount_all(rootfs, detach=True)
 
-    def _remove_hidden(self, cid: str, hidden: Path) -> None:
+    def _remove_hidden(self, cid: str, hidden: str) -> None:
         """Finish removing a container whose directory was renamed away."""
         import shutil
 
@@ -487,7 +487,7 @@ class ContainerService:
         from ketch.engine import _attach
 
         try:
-            sock = _attach.connect(str(self.store.dir(cid)))
+            sock = _attach.connect(self.store.dir(cid))
         except OSError:
             sock = None
         if sock is not None:
@@ -534,7 +534,7 @@ class ContainerService:
         if doc["State"]["Paused"]:
             raise Conflict("You cannot attach to a paused container, unpause it first")
         try:
-            sock = _attach.connect(str(self.store.dir(doc["ID"])))
+            sock = _attach.connect(self.store.dir(doc["ID"]))
         except OSError as e:
             raise Conflict(f"container {doc['ID'][:12]} is exiting: {e.strerror}") from e
         _attach.send_header(sock, stdin=stdin and bool(doc["Config"].get("OpenStdin")),
