@@ -168,12 +168,21 @@ class Preforked:
     """A monitor forked before its container exists; it imports the runtime meanwhile.
 
     ``launch(spec)`` hands it the container and returns its report; ``cancel()``
-    (or dropping the pipe) makes it exit.
+    (or dropping the pipe) makes it exit.  The intermediate process of the double
+    fork is reaped then, not when forked: the caller creates the container while
+    it forks the monitor and exits (~1.5 ms of the caller's time before).
     """
 
-    def __init__(self, go_fd: int, report_fd: int) -> None:
+    def __init__(self, go_fd: int, report_fd: int, middle: int) -> None:
         self._go = go_fd
         self._report = report_fd
+        self._middle = middle
+
+    def _reap(self) -> None:
+        if self._middle > 0:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self._middle, 0)
+            self._middle = 0
 
     def launch(self, spec: MonitorSpec) -> dict[str, Any]:
         data = json.dumps(spec_args(spec)).encode()
@@ -182,6 +191,7 @@ class Preforked:
         finally:
             os.close(self._go)
             self._go = -1
+            self._reap()
         return _read_report(self._report)
 
     def cancel(self) -> None:
@@ -190,6 +200,7 @@ class Preforked:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         self._go = self._report = -1
+        self._reap()
 
 
 # what the runtime's create/start import (measured), and what the exit path between the
@@ -244,8 +255,7 @@ def prefork(
             os._exit(code)
     os.close(go_r)
     os.close(w)
-    os.waitpid(pid, 0)
-    return Preforked(go_w, r)
+    return Preforked(go_w, r, pid)
 
 
 def _exec_monitor(

@@ -54,20 +54,29 @@ class ContainerStore:
     def dir(self, cid: str) -> str:
         return f"{self.root}/{cid}"
 
+    def _has_record(self, cid: str) -> bool:
+        """Whether ``cid`` has a record; an empty one is none (see ``half_made``)."""
+        try:
+            return os.stat(f"{self.root}/{cid}/{RECORD}").st_size > 0
+        except FileNotFoundError:
+            return False
+
     def ids(self) -> list[str]:
         try:
             names = os.listdir(self.root)
         except FileNotFoundError:
             return []
-        return [n for n in names if len(n) == 64 and os.path.exists(f"{self.root}/{n}/{RECORD}")]
+        return [n for n in names if len(n) == 64 and self._has_record(n)]
 
     def half_made(self) -> list[str]:
-        """Container directories without a record (a create killed half-way); hold the lock."""
+        """Container directories without a record (a create killed half-way), or with an
+        empty one: a record is never written empty, but one saved without fsync (an
+        ``--rm`` container's, see ``save``) can read empty after a host crash; hold the lock."""
         try:
             names = os.listdir(self.root)
         except FileNotFoundError:
             return []
-        return [n for n in names if len(n) == 64 and not os.path.exists(f"{self.root}/{n}/{RECORD}")]
+        return [n for n in names if len(n) == 64 and not self._has_record(n)]
 
     def load(self, cid: str) -> dict[str, Any]:
         try:

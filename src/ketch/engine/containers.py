@@ -198,7 +198,10 @@ class ContainerService:
                 from ketch.engine._create import write_etc_files
 
                 write_etc_files(cdir, record)
-                store.save(record)
+                # an --rm container's record is not fsynced (~1 ms): after a host crash it
+                # may read empty, and an empty record is a half-made container that sweep()
+                # removes, as --rm would have (ContainerStore.half_made)
+                store.save(record, sync=not hc.get("AutoRemove"))
             except BaseException:
                 with contextlib.suppress(Exception):
                     self.engine.snapshotter.remove(cid)

@@ -171,3 +171,16 @@ def test_starter_killed_before_recording_running(ketch: Ketch) -> None:
     assert ketch("rm", cid).returncode == 1
     ketch.ok("stop", "-t", "0", cid)
     assert ketch.ok("inspect", "-f", "{{.State.Status}}", cid) == "exited\n"
+
+
+def test_empty_record_after_a_host_crash_is_swept(ketch: Ketch) -> None:
+    """An --rm container's record is saved without fsync: after a host crash it can read
+    empty.  Such a container is half made: not listed, and removed by prune with its snapshot."""
+    cid = ketch.ok("create", "busybox", "true").strip()  # (the record is what matters)
+    snapshots = ketch.root / "snapshots" / "metadata.json"
+    assert cid in json.loads(snapshots.read_text())["snapshots"]
+    (ketch.root / "containers" / cid / "config.v2.json").write_bytes(b"")  # as a crash leaves it
+    assert ketch.ok("ps", "-aq") == ""
+    ketch.ok("container", "prune", "-f")
+    assert not (ketch.root / "containers" / cid).exists()
+    assert cid not in json.loads(snapshots.read_text())["snapshots"]
