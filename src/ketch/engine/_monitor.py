@@ -23,6 +23,7 @@ import time
 
 from ketch.engine import _attach
 from ketch.engine._jsonlog import JsonLog
+from ketch.engine._prefork import read_report
 from ketch.engine._runtime import runtime_error
 from ketch.engine._store import now_rfc3339
 
@@ -36,10 +37,9 @@ if TYPE_CHECKING:
 __all__ = [
     "MONITOR_FILE",
     "MonitorSpec",
-    "Preforked",
     "live_monitor",
-    "prefork",
     "process_start_time",
+    "serve_preforked",
     "spawn_monitor",
     "spec_args",
 ]
@@ -135,24 +135,7 @@ def spawn_monitor(
                 os._exit(code)
         os.close(w)
         os.waitpid(pid, 0)
-    return _read_report(r)
-
-
-def _read_report(r: int) -> dict[str, Any]:
-    chunks = []
-    while True:
-        data = os.read(r, 65536)
-        if not data:
-            break
-        chunks.append(data)
-        if data.endswith(b"\n"):
-            break
-    os.close(r)
-    text = b"".join(chunks).decode(errors="replace").strip()
-    if not text:
-        return {"ok": False, "error": "the container monitor died while starting", "code": 125}
-    report: dict[str, Any] = json.loads(text)
-    return report
+    return read_report(r)
 
 
 def spec_args(spec: MonitorSpec) -> dict[str, Any]:
@@ -164,98 +147,45 @@ def spec_args(spec: MonitorSpec) -> dict[str, Any]:
     }
 
 
-class Preforked:
-    """A monitor forked before its container exists; it imports the runtime meanwhile.
-
-    ``launch(spec)`` hands it the container and returns its report; ``cancel()``
-    (or dropping the pipe) makes it exit.  The intermediate process of the double
-    fork is reaped then, not when forked: the caller creates the container while
-    it forks the monitor and exits (~1.5 ms of the caller's time before).
-    """
-
-    def __init__(self, go_fd: int, report_fd: int, middle: int) -> None:
-        self._go = go_fd
-        self._report = report_fd
-        self._middle = middle
-
-    def _reap(self) -> None:
-        if self._middle > 0:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(self._middle, 0)
-            self._middle = 0
-
-    def launch(self, spec: MonitorSpec) -> dict[str, Any]:
-        data = json.dumps(spec_args(spec)).encode()
-        try:
-            os.write(self._go, data)
-        finally:
-            os.close(self._go)
-            self._go = -1
-            self._reap()
-        return _read_report(self._report)
-
-    def cancel(self) -> None:
-        for fd in (self._go, self._report):
-            if fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._go = self._report = -1
-        self._reap()
-
-
-# what the runtime's create/start import (measured), and what the exit path between the
-# container's exit and the client's EXIT frame imports (runtime delete, the rootfs unmount:
-# ~3.5 ms there before): loaded while the caller creates the container
+# what the runtime's create/start import (measured: sys.modules before and after), and
+# the engine's modules the monitor's spec needs: loaded while the caller creates the container
 _RUNTIME_MODULES = (
     "ketch.linux.prctl", "ketch.runtime.container", "ketch.runtime.create",
     "ketch.runtime.start", "ketch.oci.validate", "ketch.oci._runtime_config_validator",
     "ketch.runtime.process", "ketch.runtime.rootfs", "ketch.runtime._process_seccomp",
     "ketch.runtime._seccomp_rules", "ketch.cgroups", "ketch.cgroups.devices",
     "ketch.cgroups._validate", "ketch.cgroups._v1_set", "ketch.linux.seccomp",
-    "ketch.runtime.delete", "ketch.snapshots.mount",
+    "ketch.cgroups._paths", "ketch.cgroups._v1", "ketch.linux.clone",
+    "ketch.runtime._rootfs_cgroup", "ketch.runtime._rootfs_mountinfo",
+    "ketch.engine.containers", "ketch.engine._start",
 )
+# what the exit path imports between the container's exit and the client's EXIT frame
+# (runtime delete, the rootfs unmount: ~3.5 ms there before): loaded while it runs
+_EXIT_MODULES = ("ketch.runtime.delete", "ketch.snapshots.mount")
 
 
-def _preload() -> None:
+def _preload(names: tuple[str, ...] = _RUNTIME_MODULES) -> None:
     import importlib
 
-    for name in _RUNTIME_MODULES:
+    for name in names:
         with contextlib.suppress(ImportError):  # an optimisation only: names may move
             importlib.import_module(name)
 
 
-def prefork(
-    client: socket.socket | None, make_spec: Callable[[dict[str, Any]], MonitorSpec]
-) -> Preforked:
-    """Fork a monitor now (``ketch-runtime`` in-process): it imports the runtime
-    while the caller creates the container, then waits for ``launch``."""
-    go_r, go_w = os.pipe()
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        code = 0
-        try:
-            os.close(go_w)
-            os.close(r)
-            os.setsid()
-            if os.fork() != 0:
-                os._exit(0)
-            keep = {w, go_r} | ({client.fileno()} if client is not None else set())
-            _detach_stdio(keep)
-            _preload()
-            data = b""
-            while chunk := os.read(go_r, 65536):
-                data += chunk
-            if not data:  # cancelled
-                os._exit(0)
-            _Monitor(make_spec(json.loads(data)), w, client).run()
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(go_r)
-    os.close(w)
-    return Preforked(go_w, r, pid)
+def serve_preforked(
+    go_r: int, report_w: int, client: socket.socket | None,
+    make_spec: Callable[[dict[str, Any]], MonitorSpec],
+) -> None:  # pragma: no cover - runs in the monitor forked by ``_prefork.prefork``
+    """The early monitor: preload the runtime, wait for the container, monitor it."""
+    keep = {report_w, go_r} | ({client.fileno()} if client is not None else set())
+    _detach_stdio(keep)
+    _preload()
+    data = b""
+    while chunk := os.read(go_r, 65536):
+        data += chunk
+    if not data:  # cancelled
+        os._exit(0)
+    _Monitor(make_spec(json.loads(data)), report_w, client).run()
 
 
 def _exec_monitor(
@@ -313,13 +243,31 @@ def _exec_main(argv: list[str]) -> None:  # pragma: no cover - runs in the monit
         os._exit(code)
 
 
+def _importer_fds() -> set[int]:
+    """Files the import system reads from later: the launchers' module bundle
+    (``ketch._bundle``) keeps its file open and reads each module when imported,
+    so closing it would break every later import (the runtime's, in the monitor).
+    A ``sys.meta_path`` finder with ``fileno()`` names its file (``_fd`` until it has one)."""
+    import sys
+
+    fds = set()
+    for finder in sys.meta_path:
+        fileno = getattr(finder, "fileno", None)
+        fd = fileno() if callable(fileno) else getattr(finder, "_fd", None)
+        if isinstance(fd, int) and fd >= 0:
+            fds.add(fd)
+    return fds
+
+
 def _detach_stdio(keep: set[int]) -> None:
-    """Point 0-2 at /dev/null and close every other inherited fd but ``keep``."""
+    """Point 0-2 at /dev/null and close every other inherited fd but ``keep`` (and the
+    import system's, ``_importer_fds``)."""
     null = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     if null > 2:
         os.close(null)
+    keep = keep | _importer_fds()
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
         if fd > 2 and fd not in keep:
@@ -418,6 +366,7 @@ class _Monitor:
         if self.first_client is not None:
             self._add_client(self.first_client, None)
         self.sel.register(listener, selectors.EVENT_READ, "listen")
+        _preload(_EXIT_MODULES)
         self._loop()
         for fd in list(self.outputs):
             self._drain(fd)

@@ -21,10 +21,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ketch.engine._monitor import MonitorSpec, Preforked
+    from ketch.engine._monitor import MonitorSpec
+    from ketch.engine._prefork import Prepared
     from ketch.engine.containers import ContainerService
 
-__all__ = ["INIT_PATH", "Prepared", "find_init", "monitor_spec", "start_container"]
+__all__ = ["INIT_PATH", "find_init", "monitor_spec", "start_container"]
 
 INIT_PATH = "/dev/init"
 _INIT_CANDIDATES = ("catatonit", "tini-static", "tini", "docker-init")
@@ -67,37 +68,6 @@ def _nonempty(path: str) -> bool:
         return os.stat(path).st_size > 0
     except FileNotFoundError:
         return False
-
-
-class Prepared:
-    """What ``run`` sets up before its container exists: the attach pair, an early monitor."""
-
-    def __init__(
-        self, svc: ContainerService, attach: dict[str, bool] | None, *, early: bool = True
-    ) -> None:
-        from ketch.engine import _attach
-        from ketch.engine._monitor import prefork
-        from ketch.engine._runtime_inproc import is_ketch_runtime
-
-        self.attach = attach
-        self.ours: socket.socket | None = None
-        self.theirs: socket.socket | None = None
-        if attach is not None:
-            self.ours, self.theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            _attach.send_header(self.ours, stdin=bool(attach.get("stdin")),
-                                stdout=bool(attach.get("stdout")),
-                                stderr=bool(attach.get("stderr")))
-        self.monitor: Preforked | None = None
-        if early and svc.engine.monitor == "fork" and is_ketch_runtime(svc.engine.runtime):
-            self.monitor = prefork(self.theirs, lambda args: monitor_spec(svc, args))
-
-    def close(self) -> None:
-        """Undo what was not used (the early monitor exits when its pipe closes)."""
-        if self.monitor is not None:
-            self.monitor.cancel()
-        for sock in (self.ours, self.theirs):
-            if sock is not None:
-                sock.close()
 
 
 def monitor_spec(svc: ContainerService, args: dict[str, Any]) -> MonitorSpec:
@@ -175,24 +145,28 @@ def _spawn(
     attach: dict[str, bool] | None,
     prepared: Prepared | None,
 ) -> socket.socket | None:
-    from ketch.engine._monitor import spawn_monitor
     from ketch.engine._store import now_rfc3339
 
     cid = doc["ID"]
     config = doc["Config"]
     if prepared is None:
-        prepared = Prepared(svc, attach, early=False)
+        from ketch.engine._prefork import Prepared
+
+        prepared = Prepared(svc.engine, attach, early=False)
     ours, theirs = prepared.ours, prepared.theirs
-    spec = monitor_spec(svc, {
+    args = {
         "cid": cid, "container_dir": svc.store.dir(cid), "bundle": bundle,
         "tty": bool(config.get("Tty")), "open_stdin": bool(config.get("OpenStdin")),
         "stdin_once": bool(config.get("StdinOnce")), "log_path": doc["LogPath"],
-    })
+    }
     try:
         engine = svc.engine
         if prepared.monitor is not None:
-            report = prepared.monitor.launch(spec)
+            report = prepared.monitor.launch(args)
         else:
+            from ketch.engine._monitor import spawn_monitor
+
+            spec = monitor_spec(svc, args)
             report = spawn_monitor(spec, theirs, engine=None if engine.monitor == "fork" else {
                 "root": engine.root_dir, "runtime": engine.runtime,
                 "snapshotter": engine.snapshotter_kind})

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ketch.engine import Engine
     from ketch.engine._imagecache import ImageCache
     from ketch.engine._logs import LogEntry
+    from ketch.engine._prefork import Prepared
     from ketch.engine._runtime import RuntimeClient
 
 __all__ = ["ContainerService", "parse_signal"]
@@ -357,15 +358,21 @@ class ContainerService:
         *,
         attach: dict[str, bool] | None = None,
         console_size: tuple[int, int] | None = None,
+        prepared: Prepared | None = None,
     ) -> tuple[str, socket.socket | None]:
         """create + start, with the monitor forked first so it imports the runtime meanwhile.
 
         Returns the ID and, with ``attach``, the socket attached before the process runs.
+        ``prepared`` (``_prefork.Prepared`` for the same ``attach``): made by the caller
+        (by default here); it is used up or closed here.
         """
-        from ketch.engine._start import Prepared, start_container
+        from ketch.engine._start import start_container
         from ketch.errors import KetchError
 
-        prepared = Prepared(self, attach)
+        if prepared is None:
+            from ketch.engine._prefork import Prepared
+
+            prepared = Prepared(self.engine, attach)
         try:
             cid = self.create(config, host_config, name)
             try:
