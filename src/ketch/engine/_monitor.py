@@ -23,6 +23,7 @@ import time
 
 from ketch.engine import _attach
 from ketch.engine._jsonlog import JsonLog
+from ketch.engine._monitorfile import MONITOR_FILE, live_monitor, process_start_time
 from ketch.engine._prefork import read_report
 from ketch.engine._runtime import runtime_error
 from ketch.engine._store import now_rfc3339
@@ -44,34 +45,8 @@ __all__ = [
     "spec_args",
 ]
 
-MONITOR_FILE = "monitor.pid"
-
 _PR_SET_CHILD_SUBREAPER = 36
 _MAX_HEADER = 4096  # an attach client's JSON header line
-
-
-def process_start_time(pid: int) -> int | None:
-    """Field 22 of /proc/<pid>/stat (start time in clock ticks), None if gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    fields = data[data.rindex(b")") + 2 :].split()
-    if fields[0] == b"Z":
-        return None
-    return int(fields[19])
-
-
-def live_monitor(container_dir: str) -> tuple[int, int] | None:
-    """(pid, start time) of the monitor named in ``container_dir``, if it is alive."""
-    try:
-        with open(os.path.join(container_dir, MONITOR_FILE)) as f:
-            pid_text, start_text = f.read().split()
-        pid, start = int(pid_text), int(start_text)
-    except (OSError, ValueError):
-        return None
-    return (pid, start) if process_start_time(pid) == start else None
 
 
 class MonitorSpec:
@@ -421,7 +396,7 @@ class _Monitor:
         inproc = InProcessRuntime(spec.runtime.root) if is_ketch_runtime(spec.runtime.binary) else None
         try:
             if inproc is not None:
-                self._create_inproc(inproc, pid_file, stdio)
+                self.pid = self._create_inproc(inproc, pid_file, stdio)
             else:
                 self._create_exec(dfd, pid_file, stdio)
         except Exception as e:
@@ -431,8 +406,9 @@ class _Monitor:
         finally:
             for fd in close_after:
                 os.close(fd)
-        with open(pid_file) as f:
-            self.pid = int(f.read().strip())
+        if not self.pid:  # the runtime ran as a command wrote it
+            with open(pid_file) as f:
+                self.pid = int(f.read().strip())
         if self.master is not None:
             self.outputs = {self.master: _attach.STDOUT}
         signal.signal(signal.SIGCHLD, lambda *_: None)
@@ -448,7 +424,7 @@ class _Monitor:
             return False
         return True
 
-    def _create_inproc(self, inproc: Any, pid_file: str, stdio: tuple[int, int, int]) -> None:
+    def _create_inproc(self, inproc: Any, pid_file: str, stdio: tuple[int, int, int]) -> int:
         spec = self.spec
         ours: socket.socket | None = None
         console_fd = None
@@ -456,7 +432,7 @@ class _Monitor:
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             console_fd = theirs.detach()
         try:
-            inproc.create(spec.cid, spec.bundle, pid_file, stdio, console_fd)
+            pid = int(inproc.create(spec.cid, spec.bundle, pid_file, stdio, console_fd))
             if ours is not None:
                 ours.settimeout(10)
                 _, fds, _, _ = socket.recv_fds(ours, 1024, 1)
@@ -466,6 +442,7 @@ class _Monitor:
         finally:
             if ours is not None:
                 ours.close()
+        return pid
 
     def _create_exec(self, dfd: int, pid_file: str, stdio: tuple[int, int, int]) -> None:
         """``<runtime> create`` as a command; its errors arrive on the stderr it was given."""

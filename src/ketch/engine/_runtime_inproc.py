@@ -12,6 +12,10 @@ from __future__ import annotations
 import contextlib
 import os
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = ["InProcessRuntime", "is_ketch_runtime"]
 
 
@@ -23,10 +27,14 @@ def is_ketch_runtime(binary: str) -> bool:
 
 
 class InProcessRuntime:
-    """The runtime lifecycle for containers whose state is under ``root``."""
+    """The runtime lifecycle for containers whose state is under ``root``.
+
+    ``start`` after ``create`` on the same object uses the state ``create`` made
+    instead of reading state.json back (the monitor's create -> start handshake)."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = os.fspath(root)
+        self._created: dict[str, Any] = {}  # id -> the ContainerState create saved
 
     def create(
         self,
@@ -35,8 +43,9 @@ class InProcessRuntime:
         pid_file: str,
         stdio: tuple[int, int, int],
         console_fd: int | None = None,
-    ) -> None:
-        """``create``: the init waits for ``start``; ``console_fd`` (taken over) gets the pty."""
+    ) -> int:
+        """``create``: the init waits for ``start``; ``console_fd`` (taken over) gets the pty.
+        Returns the init's pid (also written to ``pid_file``)."""
         from ketch.runtime.create import create_container
         from ketch.runtime.state import StateDir
 
@@ -53,13 +62,17 @@ class InProcessRuntime:
             for fd, target in zip(saved, (0, 1, 2), strict=True):
                 os.dup2(fd, target)
                 os.close(fd)
+        self._created[cid] = launched.state
+        return int(launched.state.pid)
 
     def start(self, cid: str) -> None:
         from ketch.runtime.container import Container
         from ketch.runtime.start import start_container
         from ketch.runtime.state import StateDir
 
-        start_container(Container.load(StateDir(self.root), cid))
+        state = self._created.pop(cid, None)
+        store = StateDir(self.root)
+        start_container(Container(store, state) if state is not None else Container.load(store, cid))
 
     def delete(self, cid: str) -> None:
         from ketch.errors import NotFound

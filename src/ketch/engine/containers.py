@@ -224,7 +224,7 @@ class ContainerService:
         return docs
 
     def _monitor_alive(self, doc: dict[str, Any]) -> bool:
-        from ketch.engine._monitor import process_start_time
+        from ketch.engine._monitorfile import process_start_time
 
         mon = doc.get("Monitor")
         if not mon:
@@ -254,14 +254,14 @@ class ContainerService:
             return not self._monitor_alive(doc)
         if doc["State"].get("Status") != "created":
             return False
-        from ketch.engine._monitor import live_monitor
+        from ketch.engine._monitorfile import live_monitor
 
         return live_monitor(self.store.dir(doc["ID"])) is not None
 
     def _fix_stale(self, doc: dict[str, Any]) -> dict[str, Any]:
         if doc["State"].get("Running"):
             return self._mark_monitor_dead(doc)
-        from ketch.engine._monitor import live_monitor
+        from ketch.engine._monitorfile import live_monitor
 
         cdir = self.store.dir(doc["ID"])
         monitor = live_monitor(cdir)
@@ -318,7 +318,9 @@ class ContainerService:
         os.makedirs(target, exist_ok=True)
         if not os.path.ismount(target):
             mounts = self.engine.snapshotter.mounts(doc["Snapshot"]["Key"])
-            mount_all(mounts, target)
+            # an --rm container's layer is thrown away: no syncs (its unmount is on the
+            # path between its exit and the client's exit status)
+            mount_all(mounts, target, volatile=bool(doc["HostConfig"].get("AutoRemove")))
         return target
 
     def _unmount(self, cid: str, *, detach: bool = False) -> None:
@@ -615,15 +617,19 @@ class ContainerService:
                 with contextlib.suppress(Exception):
                     self.runtime.resume(cid)
             self.wait_exit(cid, 30.0)
-        with self.store.lock(), self.store.container_lock(cid):
-            try:
-                doc = self.store.load(cid)
-            except NotFound:
+        with self.store.lock():
+            if not os.path.isdir(self.store.dir(cid)):  # an --rm container's monitor removed it
                 return str(cid)
-            if doc["State"]["Running"] and self._monitor_alive(doc):
-                raise Conflict(f"cannot remove container \"{doc['Name']}\": container is running")
-            self._unmount(cid)
-            hidden = self.store.hide(cid)
+            with self.store.container_lock(cid):
+                try:
+                    doc = self.store.load(cid)
+                except NotFound:
+                    return str(cid)
+                if doc["State"]["Running"] and self._monitor_alive(doc):
+                    raise Conflict(
+                        f"cannot remove container \"{doc['Name']}\": container is running")
+                self._unmount(cid)
+                hidden = self.store.hide(cid)
         self._remove_hidden(cid, hidden)
         return str(cid)
 

@@ -159,9 +159,22 @@ def _mount_from(base_fd: int, m: Mount, target: str, flags: int, text: str) -> N
         os.close(cwd)
 
 
-def mount_all(mounts: Sequence[Mount], target: Path | str) -> None:
-    """Mount ``mounts`` in order on ``target``; on failure the ones done are undone."""
+def mount_all(mounts: Sequence[Mount], target: Path | str, *, volatile: bool = False) -> None:
+    """Mount ``mounts`` in order on ``target``; on failure the ones done are undone.
+
+    ``volatile``: the caller throws the writable layer away after use (an ``--rm``
+    container), so a writable overlay is mounted without syncs (overlayfs'
+    ``volatile``: its unmount then skips syncing the upper filesystem, ~0.5 ms).
+    """
     target = str(target)
+    if volatile:
+        fast = [_volatile(m) for m in mounts]
+        if fast != list(mounts):
+            try:
+                mount_all(fast, target)
+                return
+            except InvalidArgument:  # a kernel before 5.10: no volatile overlays
+                pass
     done = 0
     try:
         for m in mounts:
@@ -174,6 +187,26 @@ def mount_all(mounts: Sequence[Mount], target: Path | str) -> None:
         for _ in range(done):
             _m.umount(target, _m.MNT_DETACH)
         raise
+
+
+def _volatile(m: Mount) -> Mount:
+    """``m`` with ``volatile`` if it is a writable overlay.  The kernel marks the workdir
+    of a volatile mount (``work/incompat/volatile``) and refuses any later mount of it,
+    for fear of a crash in between; the caller does not care what the layer holds, so
+    a mark left by an earlier mount of the same layer (its monitor died and it is
+    started again) is removed first."""
+    if m.type != "overlay" or "volatile" in m.options:
+        return m
+    workdir = next((o[len("workdir="):] for o in m.options if o.startswith("workdir=")), None)
+    if workdir is None:  # read-only: nothing to sync
+        return m
+    mark = f"{workdir}/work/incompat/volatile"
+    if os.path.lexists(mark):
+        from ketch.snapshots._tree import remove_tree
+
+        remove_tree(mark)
+    volatile: Mount = m.replace(options=(*m.options, "volatile"))  # type: ignore[assignment]
+    return volatile
 
 
 def unmount_all(target: Path | str, *, detach: bool = False) -> None:

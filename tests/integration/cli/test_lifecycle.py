@@ -184,3 +184,19 @@ def test_empty_record_after_a_host_crash_is_swept(ketch: Ketch) -> None:
     ketch.ok("container", "prune", "-f")
     assert not (ketch.root / "containers" / cid).exists()
     assert cid not in json.loads(snapshots.read_text())["snapshots"]
+
+
+def test_rm_container_started_again_after_its_monitor_died(ketch: Ketch) -> None:
+    """An --rm container's writable layer is a volatile overlay, which the kernel refuses
+    to mount twice unless told; its monitor killed, it is started again, then rm -f works
+    while it runs (its monitor removes it meanwhile)."""
+    cid = ketch.ok("run", "-d", "--rm", "busybox", "sleep", "1000").strip()
+    with open(ketch.root / "containers" / cid / "config.v2.json") as f:
+        monitor = json.load(f)["Monitor"]["Pid"]
+    os.kill(monitor, signal.SIGKILL)
+    _wait_for(lambda: not os.path.exists(f"/proc/{monitor}"))
+    assert ketch.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", cid) == "exited 137\n"
+    ketch.ok("start", cid)
+    assert ketch.ok("inspect", "-f", "{{.State.Running}}", cid) == "true\n"
+    ketch.ok("rm", "-f", cid)
+    assert ketch.container_ids() == []

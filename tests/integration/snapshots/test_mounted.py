@@ -173,3 +173,34 @@ def test_auto_falls_back_to_native_where_overlay_cannot_stack(tmp_path: Path,
         assert open_snapshotter(target / "root", "auto").kind == "native"
     finally:
         unmount_all(target)
+
+
+def _volatile(target: Path) -> bool:
+    """Whether the mount on ``target`` is a volatile overlay (``fsync=volatile`` in 6.x)."""
+    with open("/proc/self/mounts") as f:
+        entries = [line.split() for line in f]
+    options = next(e[3] for e in reversed(entries) if e[1] == str(target)).split(",")
+    return any(o in ("volatile", "fsync=volatile") for o in options)
+
+
+@pytest.mark.parametrize("kind", ["overlayfs", "native"])
+def test_volatile_mounts_and_mounts_again(tmp_path: Path, target: Path, kind: str) -> None:
+    """A throw-away layer (an --rm container's) is mounted without syncs where overlayfs
+    can; the kernel's mark of that (it refuses a second mount) is cleared for the next."""
+    s = open_snapshotter(tmp_path / "root", kind)
+    _commit_layer(s, "l1", None, L1)
+    mounts = s.prepare("c", "l1")
+    for _ in range(2):
+        mount_all(mounts, target, volatile=True)
+        try:
+            assert _volatile(target) == (kind == "overlayfs")
+            (target / "written").write_bytes(b"w")
+            assert (target / "etc" / "a").read_bytes() == b"a"
+        finally:
+            unmount_all(target)
+    mount_all(s.prepare("v", "l1") if kind == "native" else s.view("v", "l1"), target,
+              volatile=True)  # read-only: nothing to make volatile
+    try:
+        assert not _volatile(target)
+    finally:
+        unmount_all(target)  # (a bind on the same filesystem is no mount to os.path.ismount)
