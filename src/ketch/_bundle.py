@@ -9,7 +9,11 @@ serves ``ketch.*`` from one *bundle* file written at install time
 
     header: marshal of (format, the interpreter's MAGIC_NUMBER,
                         {module name: (is_package, source path, mtime_ns, size, offset, length)})
-    then the marshalled code objects, each read with one ``pread`` when imported.
+    then the marshalled code objects.
+
+The file is mapped read-only (``mmap``) and its fd closed at once: a process that
+closes every fd it does not know (the engine's monitor does) cannot break later
+imports, and forks share the pages.
 
 Never stale: a module whose source file's mtime or size differs from what the
 bundle recorded (an edit, a ``git pull``) is left to the normal importer, and a
@@ -27,6 +31,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from importlib.machinery import ModuleSpec
+    from mmap import mmap
     from types import ModuleType
 
 __all__ = ["BundleFinder", "build", "install"]
@@ -46,9 +51,9 @@ class BundleFinder:
     """A ``sys.meta_path`` finder (and loader) for the modules of one bundle file."""
 
     def __init__(
-        self, fd: int, base: int, index: "dict[str, tuple[bool, str, int, int, int, int]]"
+        self, data: "mmap", base: int, index: "dict[str, tuple[bool, str, int, int, int, int]]"
     ) -> None:
-        self._fd = fd  # kept open (close-on-exec): a module is read when first imported
+        self._data = memoryview(data)  # the mapped file (no fd kept)
         self._base = base  # where the code blobs start
         self._index = index
 
@@ -80,7 +85,8 @@ class BundleFinder:
     def exec_module(self, module: "ModuleType") -> None:
         name = module.__spec__.name if module.__spec__ is not None else module.__name__
         offset, length = self._index[name][4:]
-        data = os.pread(self._fd, length, self._base + offset)
+        start = self._base + offset
+        data = self._data[start : start + length]
         if len(data) != length:
             raise ImportError(f"ketch bundle: {name}: truncated", name=name)
         exec(marshal.loads(data), module.__dict__)  # our own compiled modules
@@ -93,14 +99,18 @@ def install(path: str) -> bool:
     except OSError:
         return False
     try:
-        size = int.from_bytes(os.pread(fd, 8, 0), "little")
-        fmt, magic, index = marshal.loads(os.pread(fd, size, 8))
+        import mmap
+
+        data = mmap.mmap(fd, 0, prot=mmap.PROT_READ)
+        size = int.from_bytes(data[:8], "little")
+        fmt, magic, index = marshal.loads(data[8 : 8 + size])
         if fmt != _FORMAT or magic != _magic() or not isinstance(index, dict):
             raise ValueError("another format or Python version")
     except (OSError, EOFError, ValueError, TypeError):
-        os.close(fd)
         return False
-    sys.meta_path.insert(0, BundleFinder(fd, 8 + size, index))
+    finally:
+        os.close(fd)
+    sys.meta_path.insert(0, BundleFinder(data, 8 + size, index))
     return True
 
 

@@ -52,6 +52,16 @@ def test_modules_come_from_the_bundle_with_their_files_and_tracebacks(tmp_path: 
     assert lines[2] == "raise ValueError(VALUE)"  # the source line: tracebacks read the real file
 
 
+def test_imports_survive_a_process_closing_every_fd(tmp_path: Path) -> None:
+    # the engine's monitor closes every fd it does not know: the bundle keeps none
+    pkg = _package(tmp_path)
+    bundle = tmp_path / "demo.bundle"
+    _bundle.build(str(pkg), str(bundle))
+    out = _run(tmp_path, bundle, "import os\nos.closerange(3, 65536)\n"
+               "from demo.sub import leaf\nprint(type(leaf.__loader__).__name__)\n")
+    assert out.splitlines()[1:] == ["BundleFinder"]
+
+
 def test_an_edited_module_is_imported_from_its_source(tmp_path: Path) -> None:
     pkg = _package(tmp_path)
     bundle = tmp_path / "demo.bundle"
