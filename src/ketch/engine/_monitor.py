@@ -218,31 +218,13 @@ def _exec_main(argv: list[str]) -> None:  # pragma: no cover - runs in the monit
         os._exit(code)
 
 
-def _importer_fds() -> set[int]:
-    """Files the import system reads from later: the launchers' module bundle
-    (``ketch._bundle``) keeps its file open and reads each module when imported,
-    so closing it would break every later import (the runtime's, in the monitor).
-    A ``sys.meta_path`` finder with ``fileno()`` names its file (``_fd`` until it has one)."""
-    import sys
-
-    fds = set()
-    for finder in sys.meta_path:
-        fileno = getattr(finder, "fileno", None)
-        fd = fileno() if callable(fileno) else getattr(finder, "_fd", None)
-        if isinstance(fd, int) and fd >= 0:
-            fds.add(fd)
-    return fds
-
-
 def _detach_stdio(keep: set[int]) -> None:
-    """Point 0-2 at /dev/null and close every other inherited fd but ``keep`` (and the
-    import system's, ``_importer_fds``)."""
+    """Point 0-2 at /dev/null and close every other inherited fd but ``keep``."""
     null = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     if null > 2:
         os.close(null)
-    keep = keep | _importer_fds()
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
         if fd > 2 and fd not in keep:
