@@ -24,7 +24,10 @@ __all__ = [
     "SCMP_FLTATR_CTL_WAITKILL",
     "Filter",
     "api_level",
+    "filter_flags",
     "libseccomp",
+    "libseccomp_version",
+    "load_program",
     "resolve_arch",
     "resolve_syscall",
     "syscall_name",
@@ -75,6 +78,8 @@ def libseccomp() -> ctypes.CDLL:
         "seccomp_load": (ctypes.c_int, [vp]),
         "seccomp_notify_fd": (ctypes.c_int, [vp]),
         "seccomp_api_get": (ctypes.c_uint, []),
+        "seccomp_export_bpf": (ctypes.c_int, [vp, ctypes.c_int]),
+        "seccomp_version": (ctypes.POINTER(ctypes.c_uint * 3), []),
     }
     for name, (restype, argtypes) in protos.items():
         func = getattr(lib, name)
@@ -88,6 +93,59 @@ def _check(result: int, what: str) -> int:
 
         raise OSError(-result, f"{what}: {os.strerror(-result)}")
     return result
+
+
+def libseccomp_version() -> str:
+    """libseccomp's version, e.g. "2.5.4" (what the filters it generates depend on)."""
+    major, minor, micro = libseccomp().seccomp_version().contents
+    return f"{major}.{minor}.{micro}"
+
+
+# seccomp(2): SECCOMP_SET_MODE_FILTER and the filter flags libseccomp's attributes stand for
+_SECCOMP_SET_MODE_FILTER = 1
+_SYS_SECCOMP = {"x86_64": 317, "aarch64": 277, "ppc64le": 358, "s390x": 348, "riscv64": 277}
+_ATTR_FLAGS = {
+    SCMP_FLTATR_CTL_TSYNC: 1,  # SECCOMP_FILTER_FLAG_TSYNC
+    SCMP_FLTATR_CTL_LOG: 2,  # SECCOMP_FILTER_FLAG_LOG
+    SCMP_FLTATR_CTL_SSB: 4,  # SECCOMP_FILTER_FLAG_SPEC_ALLOW
+    SCMP_FLTATR_CTL_WAITKILL: 32,  # SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+}
+
+
+def filter_flags(attributes: "tuple[tuple[int, int], ...]") -> int:
+    """The seccomp(2) flags for libseccomp filter attributes set to 1 (others have none)."""
+    flags = 0
+    for attr, value in attributes:
+        if value:
+            flags |= _ATTR_FLAGS.get(attr, 0)
+    return flags
+
+
+def load_program(program: bytes, flags: int) -> None:
+    """Install a classic-BPF seccomp program (``struct sock_filter`` array) for this thread.
+
+    What ``seccomp_load`` ends with, without libseccomp: the program is one it exported
+    (``Filter.export_bpf``).  Needs no_new_privs or CAP_SYS_ADMIN, as any filter.
+    """
+    import os
+    import sys
+
+    from ketch.linux._libc import check, libc
+
+    number = _SYS_SECCOMP.get(os.uname().machine)
+    if number is None:
+        raise OSError(38, "seccomp: not known on this machine")
+    count = len(program) // 8
+    if count == 0 or count > 0xFFFF or len(program) % 8:
+        raise OSError(22, f"seccomp: a program of {len(program)} bytes is not a BPF program")
+    buf = ctypes.create_string_buffer(program, len(program))
+    # struct sock_fprog: unsigned short len; (padding); struct sock_filter *filter
+    order = sys.byteorder
+    fprog = count.to_bytes(2, order) + bytes(6) + ctypes.addressof(buf).to_bytes(8, order)
+    call = libc().syscall
+    call.restype = ctypes.c_long
+    check(call(ctypes.c_long(number), ctypes.c_long(_SECCOMP_SET_MODE_FILTER),
+               ctypes.c_long(flags), fprog), "seccomp(SECCOMP_SET_MODE_FILTER)")
 
 
 def api_level() -> int:
@@ -163,6 +221,18 @@ class Filter:
             self._handle(), action, syscall, len(conditions), array
         )
         _check(result, f"seccomp_rule_add(syscall {syscall})")
+
+    def export_bpf(self) -> bytes:
+        """The BPF program ``load`` would install (``struct sock_filter`` array)."""
+        import os
+
+        fd = os.memfd_create("ketch-seccomp", os.MFD_CLOEXEC)
+        try:
+            _check(self._lib.seccomp_export_bpf(self._handle(), fd), "seccomp_export_bpf")
+            size = os.lseek(fd, 0, os.SEEK_END)
+            return os.pread(fd, size, 0)
+        finally:
+            os.close(fd)
 
     def load(self) -> None:
         """Load the filter into the kernel for the calling thread (or all, with TSYNC)."""

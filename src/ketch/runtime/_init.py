@@ -51,6 +51,7 @@ class InitContext:
         "no_pivot",
         "premade",
         "preserve_fds",
+        "seccomp_cache",
         "two_stage",
     )
 
@@ -69,7 +70,9 @@ class InitContext:
         new_keyring: bool = True,
         premade: "dict[int, int] | None" = None,
         cgroup_join: "CgroupJoin | None" = None,
+        seccomp_cache: str | None = None,
     ) -> None:
+        self.seccomp_cache = seccomp_cache  # the runtime's compiled seccomp filters
         self.cgroup_join = cgroup_join  # entered first thing in the child
         self.premade = premade  # idmapped mounts made on the host side (user namespace)
         self.new_keyring = new_keyring
@@ -160,7 +163,8 @@ def _early(ctx: InitContext) -> "Prepared":
         ns.setdomainname(config.domainname)
     preload(config)
     assert config.process is not None  # checked by create
-    return prepare_process(config.process, config.linux)  # loads what it needs from the host
+    # loads what it needs from the host
+    return prepare_process(config.process, config.linux, seccomp_cache=ctx.seccomp_cache)
 
 
 def preload(config: Config) -> None:

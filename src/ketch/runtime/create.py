@@ -254,6 +254,7 @@ def create_container(
             new_keyring=not no_new_keyring,
             premade=premade or None,
             cgroup_join=join,
+            seccomp_cache=store.seccomp_cache,
         )
         if ctx.two_stage:
             if run_mode:  # the init will be our grandchild: adopt it when the middle exits

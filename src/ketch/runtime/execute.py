@@ -171,7 +171,10 @@ def exec_process_in(
             prctl(_PR_SET_CHILD_SUBREAPER, 1)
         middle = join.fork()  # born in the container's cgroup2 cgroup (ketch.cgroups._join)
         if middle == 0:
-            _child(child_side, fds, config, process, console_fd, preserve_fds, join)
+            _child(
+                child_side, fds, config, process, console_fd, preserve_fds, join,
+                container.store.seccomp_cache,
+            )
         child_side.close()
         join.finish(middle)
         runtime_side.send("go")
@@ -234,6 +237,7 @@ def _child(
     console_fd: int,
     preserve_fds: int,
     join: "CgroupJoin",
+    seccomp_cache: str,
 ) -> "NoReturn":
     try:
         join.enter()  # v1: the child moves itself, before any namespace change
@@ -258,7 +262,7 @@ def _child(
         if pid:
             channel.send("pid", str(pid))
             os._exit(0)
-        _grandchild(channel, fds, config, process, console_fd, preserve_fds)
+        _grandchild(channel, fds, config, process, console_fd, preserve_fds, seccomp_cache)
     except BaseException as e:
         try:  # noqa: SIM105 (contextlib costs an import)
             channel.send("error", error_payload(e))
@@ -274,6 +278,7 @@ def _grandchild(
     process: Process,
     console_fd: int,
     preserve_fds: int,
+    seccomp_cache: str,
 ) -> None:
     from ketch.runtime.process import (
         apply_process,
@@ -284,7 +289,7 @@ def _grandchild(
     )
 
     linux = config.linux
-    prepared = prepare_process(process, linux)  # still sees the host's files
+    prepared = prepare_process(process, linux, seccomp_cache=seccomp_cache)  # host's files
     if "mount" in fds:
         ns.setns(fds["mount"], ns.CLONE_NEWNS)  # root and cwd become the container's
         seal_imports()  # from here on, sys.path names the container's files

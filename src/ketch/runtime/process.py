@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from typing import NoReturn
 
     from ketch.linux.seccomp import Filter
-    from ketch.runtime._process_seccomp import Listener
+    from ketch.runtime._process_seccomp import CompiledFilter, Listener
 
 __all__ = [
     "ArmedExec",
@@ -140,7 +140,10 @@ class Prepared:
     )
 
     def __init__(
-        self, process: Process, filt: "Filter | None", listener: "Listener | None"
+        self,
+        process: Process,
+        filt: "Filter | CompiledFilter | None",
+        listener: "Listener | None",
     ) -> None:
         self.process = process
         self.filter = filt
@@ -187,19 +190,26 @@ def _set_oom_score_adj(value: int) -> None:
         raise FailedPrecondition(f"process.oomScoreAdj: cannot set {value}: {e.strerror}") from e
 
 
-def prepare_process(process: Process, linux: Linux | None) -> Prepared:
+def prepare_process(
+    process: Process, linux: Linux | None, *, seccomp_cache: str | None = None
+) -> Prepared:
     """In the child before it enters the rootfs: check, load libseccomp and build the
-    filter, connect to the seccomp agent, set oomScoreAdj and the LSM exec labels."""
+    filter (compiled to BPF, through the runtime's ``seccomp_cache`` directory when
+    given), connect to the seccomp agent, set oomScoreAdj and the LSM exec labels."""
     _check(process, linux)
     last_cap()  # libc is loaded now, from the host
-    filt = listener = None
+    filt: Filter | CompiledFilter | None = None
+    listener = None
     seccomp = linux.seccomp if linux is not None else None
     if seccomp is not None:
         from ketch.runtime import _process_seccomp
         from ketch.runtime._seccomp_rules import plan_seccomp
 
         plan = plan_seccomp(seccomp)
-        filt = _process_seccomp.build_filter(plan)
+        if plan.notify:
+            filt = _process_seccomp.build_filter(plan)
+        else:
+            filt = _process_seccomp.compile_filter(plan, seccomp_cache)
         if plan.notify:
             try:
                 listener = _process_seccomp.Listener(seccomp)
@@ -437,7 +447,7 @@ class ArmedExec:
         executable: str,
         run: PreparedExec,
         sets: dict[str, int],
-        filt: "Filter | None",
+        filt: "Filter | CompiledFilter | None",
         listener: "Listener | None",
         payload: bytes,
         no_new_privileges: bool,

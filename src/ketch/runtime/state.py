@@ -118,6 +118,11 @@ class StateDir:
     def path(self, container_id: str) -> str:
         return os.path.join(self.root, validate_id(container_id))
 
+    @property
+    def seccomp_cache(self) -> str:
+        """Where compiled seccomp filters are kept (``@``: never a container ID)."""
+        return os.path.join(self.root, "@seccomp")
+
     def fifo_path(self, container_id: str) -> str:
         return os.path.join(self.path(container_id), FIFO)
 

@@ -41,6 +41,7 @@ def run(
     notify_state: State | None = None,
     preserve_fds: int = 0,
     parent: Callable[[int], None] | None = None,
+    seccomp_cache: str | None = None,
 ) -> tuple[int, str]:
     """Fork, enter ``rootfs``, apply and exec ``process``; return (exit code, stdout+stderr).
 
@@ -58,7 +59,7 @@ def run(
             os.dup2(w, 2)
             os.close(w)
             make_nondumpable()
-            prepared = prepare_process(process, linux)
+            prepared = prepare_process(process, linux, seccomp_cache=seccomp_cache)
             _unshare(CLONE_NEWNS)
             mount(None, "/", None, MS_REC | MS_PRIVATE)
             mount("proc", str(rootfs / "proc"), "proc", 0)

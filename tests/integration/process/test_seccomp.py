@@ -57,6 +57,36 @@ def test_errno_rule_blocks_mkdir(rootfs: Path, nnp: bool, uid: int) -> None:
     assert "mkdir: can't create directory '/tmp/x': Operation not permitted" in out
 
 
+def test_compiled_filters_are_cached_and_the_cache_is_keyed(rootfs: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    linux = allow_but(SeccompSyscall(names=MKDIRS, action="SCMP_ACT_ERRNO"))
+    for _ in range(2):  # compiled and written, then read back
+        code, out = run(rootfs, sh("mkdir /tmp/c"), linux, seccomp_cache=str(cache))
+        assert code == 1 and "Operation not permitted" in out, out
+    (entry,) = cache.iterdir()
+    assert entry.stat().st_mode & 0o777 == 0o600
+    data = entry.read_bytes()
+    # the entry really is what gets loaded: swap its program for "allow everything"
+    fmt = b"ketch-seccomp-bpf 1\n"
+    assert data.startswith(fmt)
+    start = len(fmt) + 4 + int.from_bytes(data[len(fmt) : len(fmt) + 4], "little")
+    assert len(data) - start >= 8 and (len(data) - start) % 8 == 0
+    allow_all = (0x06).to_bytes(2, "little") + b"\0\0" + (0x7FFF0000).to_bytes(4, "little")
+    entry.write_bytes(data[:start] + allow_all)
+    code, out = run(rootfs, sh("mkdir /tmp/c && echo made"), linux, seccomp_cache=str(cache))
+    assert code == 0 and "made" in out, out
+    # another plan (errnoRet) has another key: it is compiled, not served the swapped entry
+    other = allow_but(SeccompSyscall(names=MKDIRS, action="SCMP_ACT_ERRNO", errno_ret=28))
+    code, out = run(rootfs, sh("mkdir /tmp/d"), other, seccomp_cache=str(cache))
+    assert code == 1 and "No space left on device" in out, out
+    assert len(list(cache.iterdir())) == 2
+    # a damaged entry is ignored and rewritten
+    entry.write_bytes(b"junk")
+    code, out = run(rootfs, sh("mkdir /tmp/e"), linux, seccomp_cache=str(cache))
+    assert code == 1 and "Operation not permitted" in out, out
+    assert entry.read_bytes() == data
+
+
 def test_errno_ret(rootfs: Path) -> None:
     linux = allow_but(SeccompSyscall(names=MKDIRS, action="SCMP_ACT_ERRNO", errno_ret=28))
     code, out = run(rootfs, sh("mkdir /tmp/y"), linux)
