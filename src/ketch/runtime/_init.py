@@ -182,8 +182,8 @@ def preload(config: Config) -> None:
     if linux is not None and linux.sysctl:
         from ketch.runtime import _sysctl  # noqa: F401
     if config.hooks is not None:
-        from ketch.oci import _decode  # noqa: F401
-        from ketch.runtime import _json, hooks  # noqa: F401
+        from ketch.oci import _decode, _json  # noqa: F401
+        from ketch.runtime import hooks  # noqa: F401
     if config.process is not None and config.process.terminal:
         import socket  # noqa: F401
 
@@ -225,7 +225,7 @@ def _state(ctx: InitContext, pid: int, status: str) -> State:
 
 def state_json(state: State) -> bytes:
     from ketch.oci._decode import encode
-    from ketch.runtime._json import dumps
+    from ketch.oci._json import dumps
 
     return dumps(encode(state)).encode()
 

@@ -9,8 +9,8 @@ import os
 
 from ketch.errors import FailedPrecondition, InvalidArgument, KetchError, NotFound
 from ketch.linux import ns
+from ketch.oci import _json
 from ketch.oci.runtime_spec import Config, IDMapping, LinuxResources, config_from_json
-from ketch.runtime import _json
 from ketch.runtime._init import InitContext, init_main, preload, state_json, write_time_offsets
 from ketch.runtime._namespaces import FOR_CHILDREN, NamespacePlan, plan_namespaces
 from ketch.runtime._proc import process_start_time

@@ -11,9 +11,9 @@ import time
 from _collections_abc import Mapping  # = collections.abc, already loaded (no collections import)
 
 from ketch.errors import AlreadyExists, InvalidArgument, NotFound
+from ketch.oci import _json
 from ketch.oci._decode import decode, encode
 from ketch.oci._record import Record
-from ketch.runtime import _json
 
 __all__ = [
     "CREATED",

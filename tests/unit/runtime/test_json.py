@@ -1,10 +1,12 @@
 """The ``_json`` fast path agrees with the ``json`` module."""
 
 import json
+from pathlib import Path
 
 import pytest
 
 from ketch.errors import InvalidArgument
+from ketch.oci import _json as oci_json
 from ketch.runtime import _json
 
 DOCS = [
@@ -34,3 +36,33 @@ def test_bad_json(bad: str | bytes) -> None:
 def test_dumps_refuses_other_types() -> None:
     with pytest.raises(TypeError):
         _json.dumps({"a": object()})
+
+
+@pytest.mark.parametrize("doc", DOCS)
+@pytest.mark.parametrize("sort_keys", [False, True])
+@pytest.mark.parametrize("separators", [(", ", ": "), (",", ":")])
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+def test_dumps_options_match_json(
+    doc: object, sort_keys: bool, separators: tuple[str, str], ensure_ascii: bool
+) -> None:
+    want = json.dumps(doc, sort_keys=sort_keys, separators=separators, ensure_ascii=ensure_ascii)
+    got = oci_json.dumps(doc, sort_keys=sort_keys, separators=separators, ensure_ascii=ensure_ascii)
+    assert got == want
+
+
+def test_dumps_refuses_nan() -> None:
+    with pytest.raises(ValueError):
+        oci_json.dumps({"a": float("nan")})
+
+
+def test_read_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "doc.json"
+    path.write_text('{"a": 1}')
+    assert oci_json.read(str(path)) == {"a": 1}
+    path.write_text('{"a": ')
+    with pytest.raises(InvalidArgument, match=f"{path}: not valid JSON"):
+        oci_json.read(str(path))
+    with pytest.raises(InvalidArgument, match="record: not valid JSON"):
+        oci_json.read(str(path), "record")
+    with pytest.raises(FileNotFoundError):
+        oci_json.read(str(tmp_path / "missing"))
