@@ -124,11 +124,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _exit_now(code: int) -> None:
-    import contextlib
     import os
 
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing to add
+        try:  # noqa: SIM105 (contextlib costs an import)
             stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing to add
+            pass
     os._exit(code)
 

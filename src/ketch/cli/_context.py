@@ -92,11 +92,11 @@ def _parse(module: Any, prog: str, argv: list[str]) -> Any:
 
 def run_command(ctx: CliContext, name: str, module_name: str, argv: list[str]) -> int:
     """Parse ``argv`` for command ``name`` and run it; returns the exit status."""
-    import importlib
-
     from ketch.errors import KetchError
 
-    module: Any = importlib.import_module(f"ketch.cli.commands.{module_name}")
+    full_name = f"ketch.cli.commands.{module_name}"
+    __import__(full_name)  # not importlib.import_module: the package imports warnings
+    module: Any = sys.modules[full_name]
     prog = f"ketch {name}"
     error_code: int = getattr(module, "ERROR_EXIT_CODE", 1)
     try:

@@ -10,10 +10,11 @@ Monitor -> client: ``STDOUT``, ``STDERR``, then ``EXIT`` (JSON
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import struct
+
+from ketch.oci import _json
 
 __all__ = [
     "CLOSE_STDIN",
@@ -78,4 +79,4 @@ def connect(container_dir: str) -> socket.socket:
 
 def send_header(sock: socket.socket, *, stdin: bool, stdout: bool, stderr: bool) -> None:
     header = {"stdin": stdin, "stdout": stdout, "stderr": stderr}
-    sock.sendall(json.dumps(header).encode() + b"\n")
+    sock.sendall(_json.dumps(header).encode() + b"\n")

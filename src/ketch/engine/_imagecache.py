@@ -19,10 +19,11 @@ which unpacks it again.  The cache is an optimisation only: unreadable, torn
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import time
+
+from ketch.errors import InvalidArgument
+from ketch.oci import _json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -55,8 +56,8 @@ class ImageCache:
     def _load(self) -> dict[str, Any] | None:
         try:
             with open(self.path, "rb") as f:
-                doc = json.loads(f.read())
-        except (OSError, ValueError, RecursionError):
+                doc = _json.loads(f.read(), self.path)
+        except (OSError, InvalidArgument):
             return None
         if not isinstance(doc, dict) or doc.get("version") != _VERSION:
             return None
@@ -94,8 +95,8 @@ class ImageCache:
         if len(entries) >= _MAX_ENTRIES:
             entries.clear()
         entries[ref] = list(resolved)
-        data = json.dumps(doc, separators=(",", ":")).encode()
-        with contextlib.suppress(OSError):
+        data = _json.dumps(doc, separators=(",", ":")).encode()
+        try:
             os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
             tmp = f"{self.path}.{os.getpid()}.tmp"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
@@ -104,6 +105,8 @@ class ImageCache:
             finally:
                 os.close(fd)
             os.replace(tmp, self.path)
+        except OSError:
+            pass
 
     def stamp(self) -> list[int] | None:
         """The records directory's stamp now (take it before resolving, pass it to ``put``)."""

@@ -6,11 +6,10 @@ pieces, and what is left without a newline is written when its stream ends.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 
 from ketch.engine._store import now_rfc3339
+from ketch.oci import _json
 
 __all__ = ["LINE_MAX", "JsonLog"]
 
@@ -46,9 +45,11 @@ class JsonLog:
             return
         stamp = now_rfc3339()
         out = "".join(
-            json.dumps({"log": line.decode(errors="replace"), "stream": stream, "time": stamp},
+            _json.dumps({"log": line.decode(errors="replace"), "stream": stream, "time": stamp},
                        separators=(",", ":")) + "\n"
             for line in lines
         )
-        with contextlib.suppress(OSError):  # a full disk must not kill the container's output
+        try:  # noqa: SIM105 (contextlib costs an import)
             os.write(self.fd, out.encode())
+        except OSError:  # a full disk must not kill the container's output
+            pass

@@ -10,15 +10,12 @@ Containers outlive the command that started them.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import fcntl
-import json
 import os
 import selectors
 import signal
 import socket
-import termios
 import time
 
 from ketch.engine import _attach
@@ -27,6 +24,8 @@ from ketch.engine._monitorfile import MONITOR_FILE, live_monitor, process_start_
 from ketch.engine._prefork import read_report
 from ketch.engine._runtime import runtime_error
 from ketch.engine._store import now_rfc3339
+from ketch.errors import InvalidArgument
+from ketch.oci import _json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -140,11 +139,11 @@ _EXIT_MODULES = ("ketch.runtime.delete", "ketch.snapshots.mount")
 
 
 def _preload(names: tuple[str, ...] = _RUNTIME_MODULES) -> None:
-    import importlib
-
     for name in names:
-        with contextlib.suppress(ImportError):  # an optimisation only: names may move
-            importlib.import_module(name)
+        try:  # noqa: SIM105 (contextlib costs an import)
+            __import__(name)  # not importlib.import_module: the package imports warnings
+        except ImportError:  # an optimisation only: names may move
+            pass
 
 
 def serve_preforked(
@@ -160,7 +159,7 @@ def serve_preforked(
         data += chunk
     if not data:  # cancelled
         os._exit(0)
-    _Monitor(make_spec(json.loads(data)), report_w, client).run()
+    _Monitor(make_spec(_json.loads(data, "monitor spec")), report_w, client).run()
 
 
 def _exec_monitor(
@@ -176,7 +175,7 @@ def _exec_monitor(
     }
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ketch.engine._monitor", json.dumps(args)],
+            [sys.executable, "-m", "ketch.engine._monitor", _json.dumps(args)],
             pass_fds=fds, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True, cwd="/",
         )
@@ -191,7 +190,7 @@ def _exec_main(argv: list[str]) -> None:  # pragma: no cover - runs in the monit
 
     from ketch.engine import Engine
 
-    args = json.loads(argv[0])
+    args = _json.loads(argv[0], "monitor spec")
     if os.fork() != 0:
         os._exit(0)
     report_fd, client_fd = int(args["report_fd"]), int(args["client_fd"])
@@ -228,8 +227,10 @@ def _detach_stdio(keep: set[int]) -> None:
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
         if fd > 2 and fd not in keep:
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105 (contextlib costs an import)
                 os.close(fd)
+            except OSError:
+                pass
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
@@ -268,16 +269,22 @@ class _Monitor:
     def _report(self, doc: dict[str, Any]) -> None:
         if self.report_fd < 0:
             return
-        with contextlib.suppress(OSError):
-            os.write(self.report_fd, json.dumps(doc).encode() + b"\n")
+        try:  # noqa: SIM105 (contextlib costs an import)
+            os.write(self.report_fd, _json.dumps(doc).encode() + b"\n")
+        except OSError:
+            pass
         os.close(self.report_fd)
         self.report_fd = -1
 
     def _fail(self, message: str, code: int) -> None:
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105 (contextlib costs an import)
             os.unlink(MONITOR_FILE)
-        with contextlib.suppress(Exception):
+        except OSError:
+            pass
+        try:  # noqa: SIM105 (contextlib costs an import)
             self.spec.runtime.delete(self.spec.cid, force=True)
+        except Exception:
+            pass
         self.spec.failed(message, code)
         self._report({"ok": False, "error": message, "code": code})
 
@@ -297,12 +304,17 @@ class _Monitor:
         os.chdir(spec.container_dir)  # pins nothing of the caller's (and names its owner)
         dfd = os.open(spec.container_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         # who monitors this container, for readers when the starter dies before recording it
-        with contextlib.suppress(OSError), open(MONITOR_FILE, "w") as f:
-            f.write(f"{os.getpid()} {process_start_time(os.getpid())}\n")
+        try:
+            with open(MONITOR_FILE, "w") as f:
+                f.write(f"{os.getpid()} {process_start_time(os.getpid())}\n")
+        except OSError:
+            pass
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         path = _attach.socket_path(dfd)
-        with contextlib.suppress(FileNotFoundError):
+        try:  # noqa: SIM105 (contextlib costs an import)
             os.unlink(path)
+        except FileNotFoundError:
+            pass
         listener.bind(path)
         listener.listen(16)
         self.log = JsonLog(spec.log_path)
@@ -337,22 +349,28 @@ class _Monitor:
             if notified:
                 return
             notified.append(True)
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105 (contextlib costs an import)
                 os.unlink(path)
+            except OSError:
+                pass
             listener.close()
-            message = _attach.frame(_attach.EXIT, json.dumps({"StatusCode": code}).encode())
+            message = _attach.frame(_attach.EXIT, _json.dumps({"StatusCode": code}).encode())
             for c in self.clients:
-                with contextlib.suppress(OSError):
+                try:
                     c.sock.setblocking(True)
                     c.sock.sendall(message)
                     c.sock.close()
+                except OSError:
+                    pass
 
         try:
             spec.finish(code, error, notify)
         finally:
             notify()
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105 (contextlib costs an import)
                 os.unlink(MONITOR_FILE)  # relative: the (possibly renamed) container dir
+            except OSError:
+                pass
 
     def _create_and_start(self, dfd: int) -> bool:
         from ketch.engine._runtime_inproc import InProcessRuntime, is_ketch_runtime
@@ -421,6 +439,7 @@ class _Monitor:
                 if not fds:
                     raise OSError(errno.EPROTO, "the runtime sent no terminal")
                 self.master = fds[0]
+                import termios  # noqa: F401 (for resizes; only with a terminal: ~0.5 ms)
         finally:
             if ours is not None:
                 ours.close()
@@ -435,8 +454,10 @@ class _Monitor:
         if spec.tty:
             console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             cpath = f"/proc/self/fd/{dfd}/console.sock"
-            with contextlib.suppress(FileNotFoundError):
+            try:  # noqa: SIM105 (contextlib costs an import)
                 os.unlink(cpath)
+            except FileNotFoundError:
+                pass
             console.bind(cpath)
             console.listen(1)
             # sun_path holds 108 bytes: name the container dir through our cwd's magic link
@@ -464,17 +485,22 @@ class _Monitor:
                         _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
                     if fds:
                         self.master = fds[0]
+                        import termios  # noqa: F401 (for resizes; only with a terminal)
                 console.close()
-                with contextlib.suppress(OSError):
+                try:  # noqa: SIM105 (contextlib costs an import)
                     os.unlink(f"/proc/self/fd/{dfd}/console.sock")
+                except OSError:
+                    pass
             rc = proc.wait()
             if rc != 0:
                 source = errors_r if spec.tty else next(
                     fd for fd, kind in self.outputs.items() if kind == _attach.STDERR)
                 os.set_blocking(source, False)
                 text = b""
-                with contextlib.suppress(OSError):
+                try:  # noqa: SIM105 (contextlib costs an import)
                     text = os.read(source, 65536)
+                except OSError:
+                    pass
                 raise runtime_error("create", text.decode(errors="replace"))
         finally:
             os.close(errors_r)
@@ -487,8 +513,8 @@ class _Monitor:
                 sock.close()
                 return
         try:
-            want = json.loads(header)
-        except ValueError:
+            want = _json.loads(header, "attach header")
+        except InvalidArgument:
             sock.close()
             return
         sock.setblocking(True)
@@ -498,10 +524,14 @@ class _Monitor:
         self.sel.register(sock, selectors.EVENT_READ, client)
 
     def _drop_client(self, client: _Client) -> None:
-        with contextlib.suppress(KeyError, ValueError):
+        try:  # noqa: SIM105 (contextlib costs an import)
             self.sel.unregister(client.sock)
-        with contextlib.suppress(ValueError):
+        except (KeyError, ValueError):
+            pass
+        try:  # noqa: SIM105 (contextlib costs an import)
             self.clients.remove(client)
+        except ValueError:
+            pass
         client.sock.close()
         if client.stdin and self.spec.stdin_once:
             self._close_stdin()
@@ -523,13 +553,17 @@ class _Monitor:
                 if data == "output":
                     self._read_output(int(key.fd))
                 elif data == "wake":
-                    with contextlib.suppress(BlockingIOError):
+                    try:  # noqa: SIM105 (contextlib costs an import)
                         os.read(self.wake_r, 512)
+                    except BlockingIOError:
+                        pass
                     self._reap()
                 elif data == "listen":
-                    with contextlib.suppress(OSError):
+                    try:
                         conn, _ = key.fileobj.accept()  # type: ignore[union-attr]
                         self._add_client(conn, None)
+                    except OSError:
+                        pass
                 elif isinstance(data, _Client):
                     self._client_input(data)
             if self.exit_status is None:
@@ -563,11 +597,14 @@ class _Monitor:
                 if self.master is None:
                     self._close_stdin()
             elif kind == _attach.RESIZE and self.master is not None:
-                with contextlib.suppress(ValueError, OSError):
+                try:
                     rows, cols = (int(x) for x in payload.split())
                     import struct
+                    import termios  # already imported with the terminal (see _create_inproc)
 
                     fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+                except (ValueError, OSError):
+                    pass
 
     def _write_stdin(self, data: bytes) -> None:
         fd = self.master if self.master is not None else self.stdin_w
@@ -596,8 +633,10 @@ class _Monitor:
         if not data:
             if self.log is not None:
                 self.log.flush(fd, "stdout" if kind == _attach.STDOUT else "stderr")
-            with contextlib.suppress(KeyError, ValueError):
+            try:  # noqa: SIM105 (contextlib costs an import)
                 self.sel.unregister(fd)
+            except (KeyError, ValueError):
+                pass
             self.outputs.pop(fd, None)
             os.close(fd)
             return False

@@ -48,9 +48,9 @@ class Preforked:
 
     def launch(self, args: dict[str, Any]) -> dict[str, Any]:
         """Hand over the container (``_monitor.spec_args``' keys); the monitor's report."""
-        import json
+        from ketch.oci._json import dumps
 
-        data = json.dumps(args).encode()
+        data = dumps(args).encode()
         try:
             os.write(self._go, data)
         except BrokenPipeError:  # it died (read_report says so), not the caller's stdout
@@ -74,7 +74,7 @@ class Preforked:
 
 def read_report(r: int) -> dict[str, Any]:
     """The monitor's one-line JSON report from pipe ``r`` (closed after)."""
-    import json
+    from ketch.oci._json import loads
 
     chunks = []
     while True:
@@ -88,7 +88,7 @@ def read_report(r: int) -> dict[str, Any]:
     text = b"".join(chunks).decode(errors="replace").strip()
     if not text:
         return {"ok": False, "error": "the container monitor died while starting", "code": 125}
-    report: dict[str, Any] = json.loads(text)
+    report: dict[str, Any] = loads(text, "the container monitor's report")
     return report
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
-import re
 
 from ketch.engine._exitcode import with_exit_code
 from ketch.errors import FailedPrecondition, NotFound, PermissionDenied, Unavailable
+from ketch.oci import _json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -15,15 +14,14 @@ if TYPE_CHECKING:
 
 __all__ = ["RuntimeClient", "runtime_error"]
 
-_MSG = re.compile(r'msg="((?:[^"\\]|\\.)*)"')
-
-
 def _clean(stderr: str) -> str:
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
     if not lines:
         return ""
     line = lines[-1]
-    match = _MSG.search(line)
+    import re  # only on an error: the monitor imports this module
+
+    match = re.search(r'msg="((?:[^"\\]|\\.)*)"', line)
     if match:
         return match.group(1).replace('\\"', '"').replace("\\\\", "\\")
     return line.removeprefix("ketch-runtime: ").removeprefix("runc: ")
@@ -91,18 +89,18 @@ class RuntimeClient:
             out = self._run("state", "state", cid)
         except NotFound:
             return None
-        doc: dict[str, Any] = json.loads(out)
+        doc: dict[str, Any] = _json.loads(out, f"{self.binary} state")
         return doc
 
     def ps(self, cid: str) -> list[int]:
         out = self._run("ps", "ps", "--format", "json", cid)
-        pids = json.loads(out or "[]") or []
+        pids = _json.loads(out or "[]", f"{self.binary} ps") or []
         return [int(p) for p in pids]
 
     def update(self, cid: str, resources: dict[str, Any]) -> None:
-        self._run("update", "update", "-r", "-", cid, input_=json.dumps(resources).encode())
+        self._run("update", "update", "-r", "-", cid, input_=_json.dumps(resources).encode())
 
     def stats(self, cid: str) -> dict[str, Any]:
         out = self._run("events", "events", "--stats", cid)
-        doc: dict[str, Any] = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+        doc: dict[str, Any] = _json.loads(out.strip().splitlines()[-1], f"{self.binary} events") if out.strip() else {}
         return doc

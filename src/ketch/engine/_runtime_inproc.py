@@ -9,7 +9,6 @@ the container's pipes for the duration of ``create``.
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 TYPE_CHECKING = False
@@ -84,8 +83,10 @@ class InProcessRuntime:
         try:
             container = Container.load(store, cid)
         except NotFound:
-            with contextlib.suppress(Exception):
+            try:
                 if os.path.isdir(store.path(cid)):
                     store.remove(cid)
+            except Exception:
+                pass
             return
         delete_container(container, force=True)

@@ -177,12 +177,11 @@ def _seccomp(host_config: dict[str, Any], caps: tuple[str, ...]) -> dict[str, An
         return None
     if choice in ("default", "builtin", None):
         return seccomp_profile(os.uname().machine, caps)
-    import json
+    from ketch.oci._json import read
 
     try:
-        with open(str(choice), "rb") as f:
-            profile = json.loads(f.read())
-    except (OSError, ValueError) as e:
+        profile = read(str(choice))
+    except (OSError, InvalidArgument) as e:
         raise InvalidArgument(f"opening seccomp profile ({choice}) failed: {e}") from e
     if not isinstance(profile, dict) or "defaultAction" not in profile:
         raise InvalidArgument(f"seccomp profile {choice}: expected an object with defaultAction")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import socket
 
@@ -16,6 +14,7 @@ from ketch.errors import (
     NotImplementedByHost,
     PermissionDenied,
 )
+from ketch.oci import _json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -126,12 +125,16 @@ def start_container(
                 spec["mounts"].append({"destination": INIT_PATH, "type": "bind", "source": init,
                                        "options": ["bind", "ro", "nosuid", "nodev"]})
             bundle = f"{cdir}/bundle"
-            with contextlib.suppress(FileExistsError):
+            try:  # noqa: SIM105 (contextlib costs an import)
                 os.mkdir(bundle)
-            write_durable(f"{bundle}/config.json", json.dumps(spec).encode(), sync=False)
+            except FileExistsError:
+                pass
+            write_durable(f"{bundle}/config.json", _json.dumps(spec).encode(), sync=False)
             if os.path.exists(f"{svc.engine.runtime_dir}/{cid}"):  # left over from a crash
-                with contextlib.suppress(Exception):
+                try:  # noqa: SIM105 (contextlib costs an import)
                     svc.runtime.delete(cid, force=True)
+                except Exception:
+                    pass
             return _spawn(svc, doc, bundle, attach, prepared)
         except BaseException:
             svc._unmount(cid)

@@ -8,7 +8,6 @@ removal and renames under the store lock (taken first when both are needed).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal as _signal
 import socket
@@ -26,6 +25,7 @@ from ketch.errors import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from contextlib import AbstractContextManager
     from typing import IO, Any
 
     from ketch.engine import Engine
@@ -204,8 +204,10 @@ class ContainerService:
                 # removes, as --rm would have (ContainerStore.half_made)
                 store.save(record, sync=not hc.get("AutoRemove"))
             except BaseException:
-                with contextlib.suppress(Exception):
+                try:  # noqa: SIM105 (contextlib costs an import)
                     self.engine.snapshotter.remove(cid)
+                except Exception:
+                    pass
                 store.remove_dir(cid)
                 raise
         return cid
@@ -290,11 +292,13 @@ class ContainerService:
             return
         from ketch.engine._runtime_inproc import InProcessRuntime, is_ketch_runtime
 
-        with contextlib.suppress(Exception):
+        try:
             if is_ketch_runtime(self.engine.runtime):
                 InProcessRuntime(self.engine.runtime_dir).delete(cid)
             else:
                 self.runtime.delete(cid, force=True)
+        except Exception:
+            pass
 
     def _cleanup_runtime(self, doc: dict[str, Any], *, detach: bool = False) -> None:
         self._runtime_delete(doc["ID"])
@@ -328,8 +332,10 @@ class ContainerService:
         if os.path.ismount(target):
             from ketch.snapshots.mount import unmount_all
 
-            with contextlib.suppress(Exception):
+            try:  # noqa: SIM105 (contextlib costs an import)
                 unmount_all(target, detach=detach)
+            except Exception:
+                pass
 
     # ----------------------------------------------------------------- start
     def start(
@@ -347,9 +353,11 @@ class ContainerService:
         try:
             return start_container(self, cid, attach=attach, console_size=console_size)
         except (KetchError, OSError):
-            with contextlib.suppress(Exception):
+            try:
                 if self.store.load(cid)["HostConfig"].get("AutoRemove"):
                     self.remove(cid, force=True)
+            except Exception:
+                pass
             raise
 
     def run(
@@ -381,9 +389,11 @@ class ContainerService:
                 sock = start_container(self, cid, attach=attach, console_size=console_size,
                                        prepared=prepared)
             except (KetchError, OSError):
-                with contextlib.suppress(Exception):
+                try:
                     if self.store.load(cid)["HostConfig"].get("AutoRemove"):
                         self.remove(cid, force=True)
+                except Exception:
+                    pass
                 raise
             return cid, sock
         finally:
@@ -435,17 +445,21 @@ class ContainerService:
         if os.path.ismount(rootfs):
             from ketch.snapshots.mount import unmount_all
 
-            with contextlib.suppress(Exception):
+            try:  # noqa: SIM105 (contextlib costs an import)
                 unmount_all(rootfs, detach=True)
+            except Exception:
+                pass
 
     def _remove_hidden(self, cid: str, hidden: str) -> None:
         """Finish removing a container whose directory was renamed away."""
-        import shutil
+        from ketch.engine._files import remove_tree
 
         self._release_hidden(cid, hidden)  # nothing left to do when already released
-        with contextlib.suppress(NotFound, Exception):
+        try:  # noqa: SIM105 (contextlib costs an import)
             self.engine.snapshotter.remove(cid)
-        shutil.rmtree(hidden, ignore_errors=True)
+        except (NotFound, Exception):
+            pass
+        remove_tree(hidden)
 
     def sweep(self) -> None:
         """Finish what a crash interrupted: removals (``.removing-<id>``) and creations
@@ -482,16 +496,24 @@ class ContainerService:
         timeout = 10 if timeout is None else int(timeout)
         cid = doc["ID"]
         if doc["State"]["Paused"]:
-            with contextlib.suppress(Exception):
+            try:  # noqa: SIM105 (contextlib costs an import)
                 self.runtime.kill(cid, 9)
-            with contextlib.suppress(Exception):
+            except Exception:
+                pass
+            try:  # noqa: SIM105 (contextlib costs an import)
                 self.runtime.resume(cid)
+            except Exception:
+                pass
         else:
-            with contextlib.suppress(Exception):
+            try:  # noqa: SIM105 (contextlib costs an import)
                 self.runtime.kill(cid, sig)
+            except Exception:
+                pass
         if timeout < 0 or self.wait_exit(cid, float(timeout)) is None:
-            with contextlib.suppress(Exception):
+            try:  # noqa: SIM105 (contextlib costs an import)
                 self.runtime.kill(cid, 9)
+            except Exception:
+                pass
             self.wait_exit(cid, 30.0)
 
     def wait_exit(self, cid: str, timeout: float | None) -> int | None:
@@ -514,9 +536,9 @@ class ContainerService:
                             break
                         for kind, payload in reader.feed(data):
                             if kind == _attach.EXIT:
-                                import json
+                                from ketch.oci._json import loads
 
-                                return int(json.loads(payload)["StatusCode"])
+                                return int(loads(payload, "exit status")["StatusCode"])
                 except TimeoutError:
                     return None
                 except OSError:
@@ -611,11 +633,15 @@ class ContainerService:
                     f"cannot remove container \"{doc['Name']}\": container is {state}: "
                     "stop the container before removing or force remove"
                 )
-            with contextlib.suppress(Exception):
+            try:  # noqa: SIM105 (contextlib costs an import)
                 self.runtime.kill(cid, 9)
+            except Exception:
+                pass
             if doc["State"]["Paused"]:
-                with contextlib.suppress(Exception):
+                try:  # noqa: SIM105 (contextlib costs an import)
                     self.runtime.resume(cid)
+                except Exception:
+                    pass
             self.wait_exit(cid, 30.0)
         with self.store.lock():
             if not os.path.isdir(self.store.dir(cid)):  # an --rm container's monitor removed it
@@ -660,10 +686,14 @@ class ContainerService:
         for doc in self.records(all_=True):
             if doc["State"]["Running"]:
                 continue
-            with contextlib.suppress(Exception):
+            try:  # noqa: SIM105 (contextlib costs an import)
                 space += int(self.size(doc["ID"])[0])
-            with contextlib.suppress(NotFound, Conflict):
+            except Exception:
+                pass
+            try:  # noqa: SIM105 (contextlib costs an import)
                 removed.append(self.remove(doc["ID"]))
+            except (NotFound, Conflict):
+                pass
         return removed, space
 
     def size(self, ref: str) -> tuple[int, int]:
@@ -671,13 +701,17 @@ class ContainerService:
         doc = self.get(ref)
         snap = self.engine.snapshotter
         rw = 0
-        with contextlib.suppress(Exception):
+        try:
             usage = snap.usage(doc["Snapshot"]["Key"])
             rw = int(getattr(usage, "size", usage if isinstance(usage, int) else 0))
+        except Exception:
+            pass
         total = rw
-        with contextlib.suppress(Exception):
+        try:
             record = self.engine.images.get(doc["Image"])
             total += int(self.engine.images.size(record))
+        except Exception:
+            pass
         return rw, total
 
     # ------------------------------------------------------------------ exec
@@ -702,7 +736,7 @@ class ContainerService:
         return stats(self, ref)
 
     # ------------------------------------------------------------ filesystem
-    def mounted(self, ref: str) -> contextlib.AbstractContextManager[tuple[dict[str, Any], str]]:
+    def mounted(self, ref: str) -> AbstractContextManager[tuple[dict[str, Any], str]]:
         """(record, rootfs path) with the rootfs mounted for the duration."""
         from ketch.engine._fs import mounted
 
@@ -745,12 +779,14 @@ class ContainerService:
 
         doc = self.get(ref)
         dirs: dict[str, str] = {}
-        with contextlib.suppress(Exception):
+        try:
             snap = self.engine.snapshotter
             key = doc["Snapshot"]["Key"]
             dirs["LowerDir"] = ":".join(str(p) for p in snap.lower_dirs(key))
             dirs["UpperDir"] = str(snap.upper_dir(key))
             dirs["MergedDir"] = self._rootfs(doc["ID"])
+        except Exception:
+            pass
         return inspect_document(
             doc, snapshot_dirs=dirs, size=self.size(doc["ID"]) if size else None
         )

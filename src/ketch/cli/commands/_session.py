@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import select
 import signal
@@ -101,8 +99,10 @@ def relay(
             except InterruptedError:
                 ready = []
             if wake_r in ready:
-                with contextlib.suppress(BlockingIOError):
+                try:  # noqa: SIM105 (contextlib costs an import)
                     os.read(wake_r, 64)
+                except BlockingIOError:
+                    pass
                 while pending:
                     signum = pending.pop(0)
                     if signum == signal.SIGWINCH and stdin_fd is not None:
@@ -121,7 +121,9 @@ def relay(
                     elif kind == _attach.STDERR:
                         write_bytes(stderr, payload)
                     elif kind == _attach.EXIT:
-                        return int(json.loads(payload)["StatusCode"])
+                        from ketch.oci._json import loads
+
+                        return int(loads(payload, "exit status")["StatusCode"])
             if stdin_fd is not None and stdin_fd in ready:
                 data = os.read(stdin_fd, 65536)
                 if not data:

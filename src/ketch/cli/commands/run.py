@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 
 from ketch.cli.commands._args import QuickArgs, parse_with_command
@@ -73,8 +72,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
     def forward(signum: int) -> None:
         if args.sig_proxy.lower() not in ("false", "0"):
-            with contextlib.suppress(Exception):
+            try:  # noqa: SIM105 (contextlib costs an import)
                 svc.kill(cid, signum)
+            except Exception:
+                pass
 
     code = relay(sock, stdout=ctx.stdout, stderr=ctx.stderr, stdin_fd=stdin_fd, tty=args.tty,
                  detach_keys=detach_keys, on_signal=forward)
