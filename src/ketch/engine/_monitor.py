@@ -10,12 +10,11 @@ Containers outlive the command that started them.
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # signal's C half: no enum import
 import errno
 import fcntl
 import os
-import selectors
-import signal
-import socket
+import select
 import time
 
 from ketch.engine import _attach
@@ -29,6 +28,7 @@ from ketch.oci import _json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import _socket
     from collections.abc import Callable
     from typing import Any
 
@@ -46,6 +46,7 @@ __all__ = [
 
 _PR_SET_CHILD_SUBREAPER = 36
 _MAX_HEADER = 4096  # an attach client's JSON header line
+_MSG_PEEK = 2
 
 
 class MonitorSpec:
@@ -78,7 +79,7 @@ class MonitorSpec:
 
 
 def spawn_monitor(
-    spec: MonitorSpec, client: socket.socket | None, *, engine: dict[str, str] | None = None
+    spec: MonitorSpec, client: _socket.socket | None, *, engine: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """Start the monitor; returns its report: ``{"ok": True, "pid": ...}`` or an error.
 
@@ -147,7 +148,7 @@ def _preload(names: tuple[str, ...] = _RUNTIME_MODULES) -> None:
 
 
 def serve_preforked(
-    go_r: int, report_w: int, client: socket.socket | None,
+    go_r: int, report_w: int, client: _socket.socket | None,
     make_spec: Callable[[dict[str, Any]], MonitorSpec],
 ) -> None:  # pragma: no cover - runs in the monitor forked by ``_prefork.prefork``
     """The early monitor: preload the runtime, wait for the container, monitor it."""
@@ -163,7 +164,7 @@ def serve_preforked(
 
 
 def _exec_monitor(
-    spec: MonitorSpec, client: socket.socket | None, engine: dict[str, str], report_fd: int
+    spec: MonitorSpec, client: _socket.socket | None, engine: dict[str, str], report_fd: int
 ) -> None:
     import subprocess
     import sys
@@ -194,7 +195,7 @@ def _exec_main(argv: list[str]) -> None:  # pragma: no cover - runs in the monit
     if os.fork() != 0:
         os._exit(0)
     report_fd, client_fd = int(args["report_fd"]), int(args["client_fd"])
-    client = socket.socket(fileno=client_fd) if client_fd >= 0 else None
+    client = _attach.Connection(client_fd) if client_fd >= 0 else None
     keep = {report_fd} | ({client_fd} if client_fd >= 0 else set())
     _detach_stdio(keep)
     conf = args["engine"]
@@ -231,12 +232,12 @@ def _detach_stdio(keep: set[int]) -> None:
                 os.close(fd)
             except OSError:
                 pass
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
+    _signal.signal(_signal.SIGHUP, _signal.SIG_IGN)
 
 
 class _Client:
-    def __init__(self, sock: socket.socket, want: dict[str, bool]) -> None:
+    def __init__(self, sock: _socket.socket, want: dict[str, bool]) -> None:
         self.sock = sock
         self.stdin = bool(want.get("stdin"))
         self.streams = {
@@ -251,12 +252,12 @@ class _Monitor:
         self,
         spec: MonitorSpec,
         report_fd: int,
-        client: socket.socket | None,
+        client: _socket.socket | None,
     ) -> None:
         self.spec = spec
         self.report_fd = report_fd
         self.first_client = client
-        self.sel = selectors.DefaultSelector()
+        self.sel = _Poller()
         self.clients: list[_Client] = []
         self.stdin_w: int | None = None
         self.master: int | None = None
@@ -309,14 +310,8 @@ class _Monitor:
                 f.write(f"{os.getpid()} {process_start_time(os.getpid())}\n")
         except OSError:
             pass
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         path = _attach.socket_path(dfd)
-        try:  # noqa: SIM105 (contextlib costs an import)
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        listener.bind(path)
-        listener.listen(16)
+        listener = _attach.listen(path)
         self.log = JsonLog(spec.log_path)
         try:
             started = self._create_and_start(dfd)
@@ -334,14 +329,14 @@ class _Monitor:
         })
         if self.first_client is not None:
             self._add_client(self.first_client, None)
-        self.sel.register(listener, selectors.EVENT_READ, "listen")
+        self.sel.register(listener, "listen")
         _preload(_EXIT_MODULES)
         self._loop()
         for fd in list(self.outputs):
             self._drain(fd)
         error = ""
         code = self.exit_status if self.exit_status is not None else 137
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
         notified: list[bool] = []
 
         def notify() -> None:
@@ -411,9 +406,9 @@ class _Monitor:
                 self.pid = int(f.read().strip())
         if self.master is not None:
             self.outputs = {self.master: _attach.STDOUT}
-        signal.signal(signal.SIGCHLD, lambda *_: None)
+        _signal.signal(_signal.SIGCHLD, lambda *_: None)
         self.wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        signal.set_wakeup_fd(wake_w)
+        _signal.set_wakeup_fd(wake_w)
         try:
             if inproc is not None:
                 inproc.start(spec.cid)
@@ -426,19 +421,19 @@ class _Monitor:
 
     def _create_inproc(self, inproc: Any, pid_file: str, stdio: tuple[int, int, int]) -> int:
         spec = self.spec
-        ours: socket.socket | None = None
+        ours: _socket.socket | None = None
         console_fd = None
         if spec.tty:
-            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            ours, theirs = _attach.socketpair()
             console_fd = theirs.detach()
         try:
             pid = int(inproc.create(spec.cid, spec.bundle, pid_file, stdio, console_fd))
             if ours is not None:
                 ours.settimeout(10)
-                _, fds, _, _ = socket.recv_fds(ours, 1024, 1)
-                if not fds:
+                master = _attach.recv_fd(ours)
+                if master is None:
                     raise OSError(errno.EPROTO, "the runtime sent no terminal")
-                self.master = fds[0]
+                self.master = master
                 import termios  # noqa: F401 (for resizes; only with a terminal: ~0.5 ms)
         finally:
             if ours is not None:
@@ -449,17 +444,10 @@ class _Monitor:
         """``<runtime> create`` as a command; its errors arrive on the stderr it was given."""
         spec = self.spec
         argv = spec.runtime.argv("create", "--bundle", spec.bundle, "--pid-file", pid_file)
-        console: socket.socket | None = None
+        console: _socket.socket | None = None
         errors_r, errors_w = os.pipe()
         if spec.tty:
-            console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            cpath = f"/proc/self/fd/{dfd}/console.sock"
-            try:  # noqa: SIM105 (contextlib costs an import)
-                os.unlink(cpath)
-            except FileNotFoundError:
-                pass
-            console.bind(cpath)
-            console.listen(1)
+            console = _attach.listen(f"/proc/self/fd/{dfd}/console.sock", 1)
             # sun_path holds 108 bytes: name the container dir through our cwd's magic link
             argv += ["--console-socket", f"/proc/{os.getpid()}/cwd/console.sock"]
         argv.append(spec.cid)
@@ -476,15 +464,14 @@ class _Monitor:
                 console.settimeout(0.05)
                 while self.master is None:
                     try:
-                        conn, _ = console.accept()
+                        conn = _attach.accept(console)
                     except TimeoutError:
                         if proc.poll() is not None:
                             break
                         continue
                     with conn:
-                        _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
-                    if fds:
-                        self.master = fds[0]
+                        self.master = _attach.recv_fd(conn)
+                    if self.master is not None:
                         import termios  # noqa: F401 (for resizes; only with a terminal)
                 console.close()
                 try:  # noqa: SIM105 (contextlib costs an import)
@@ -506,7 +493,7 @@ class _Monitor:
             os.close(errors_r)
 
     # ------------------------------------------------------------------- loop
-    def _add_client(self, sock: socket.socket, header: bytes | None) -> None:
+    def _add_client(self, sock: _socket.socket, header: bytes | None) -> None:
         if header is None:
             header = _read_header(sock)
             if header is None:
@@ -521,7 +508,7 @@ class _Monitor:
         sock.settimeout(10)
         client = _Client(sock, want)
         self.clients.append(client)
-        self.sel.register(sock, selectors.EVENT_READ, client)
+        self.sel.register(sock, client)
 
     def _drop_client(self, client: _Client) -> None:
         try:  # noqa: SIM105 (contextlib costs an import)
@@ -544,14 +531,13 @@ class _Monitor:
     def _loop(self) -> None:
         for fd in self.outputs:
             os.set_blocking(fd, False)
-            self.sel.register(fd, selectors.EVENT_READ, "output")
-        self.sel.register(self.wake_r, selectors.EVENT_READ, "wake")
+            self.sel.register(fd, "output")
+        self.sel.register(self.wake_r, "wake")
         self._reap()
         while self.exit_status is None:
-            for key, _ in self.sel.select(timeout=1.0):
-                data = key.data
+            for fd, obj, data in self.sel.select(1.0):
                 if data == "output":
-                    self._read_output(int(key.fd))
+                    self._read_output(fd)
                 elif data == "wake":
                     try:  # noqa: SIM105 (contextlib costs an import)
                         os.read(self.wake_r, 512)
@@ -559,9 +545,8 @@ class _Monitor:
                         pass
                     self._reap()
                 elif data == "listen":
-                    try:
-                        conn, _ = key.fileobj.accept()  # type: ignore[union-attr]
-                        self._add_client(conn, None)
+                    try:  # noqa: SIM105 (contextlib costs an import)
+                        self._add_client(_attach.accept(obj), None)
                     except OSError:
                         pass
                 elif isinstance(data, _Client):
@@ -667,14 +652,14 @@ class _Monitor:
             self.log.flush(fd, "stdout" if self.outputs[fd] == _attach.STDOUT else "stderr")
 
 
-def _read_header(sock: socket.socket) -> bytes | None:
+def _read_header(sock: _socket.socket) -> bytes | None:
     """The client's JSON header line (None: closed, too long, or no line within 5 s).
 
     The usual whole line is peeked and read at once, leaving any frames behind it;
     a line that arrives in pieces is read a byte at a time."""
     sock.settimeout(5)
     try:
-        data = sock.recv(_MAX_HEADER, socket.MSG_PEEK)
+        data = sock.recv(_MAX_HEADER, _MSG_PEEK)
         end = data.find(b"\n")
         if end >= 0:
             return _recv_exactly(sock, end + 1)
@@ -689,7 +674,7 @@ def _read_header(sock: socket.socket) -> bytes | None:
         return None
 
 
-def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+def _recv_exactly(sock: _socket.socket, size: int) -> bytes:
     data = b""
     while len(data) < size:
         chunk = sock.recv(size - len(data))
@@ -700,9 +685,35 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes:
 
 
 def _select(fds: list[int], timeout: float) -> tuple[list[int], list[int], list[int]]:
-    import select
-
     return select.select(fds, [], [], timeout)
+
+
+class _Poller:
+    """Readiness to read of fds and sockets, each with its data: ``epoll`` directly
+    (``selectors`` imports ``collections``, ~1.5 ms with ``socket``)."""
+
+    def __init__(self) -> None:
+        self._epoll = select.epoll()
+        self._entries: dict[int, tuple[Any, Any]] = {}
+
+    def register(self, obj: Any, data: Any) -> None:
+        fd = obj if isinstance(obj, int) else obj.fileno()
+        self._epoll.register(fd, select.EPOLLIN)
+        self._entries[fd] = (obj, data)
+
+    def unregister(self, obj: Any) -> None:
+        """Forget ``obj`` (``KeyError`` if not registered); before it is closed."""
+        fd = obj if isinstance(obj, int) else obj.fileno()
+        del self._entries[fd]
+        try:  # noqa: SIM105 (contextlib costs an import)
+            self._epoll.unregister(fd)
+        except OSError:
+            pass
+
+    def select(self, timeout: float) -> list[tuple[int, Any, Any]]:
+        """``(fd, obj, data)`` of each registered one that is ready (or hung up)."""
+        return [(fd, *self._entries[fd]) for fd, _ in self._epoll.poll(timeout)
+                if fd in self._entries]
 
 
 if __name__ == "__main__":  # pragma: no cover

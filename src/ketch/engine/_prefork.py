@@ -3,18 +3,20 @@
 ``ContainerService.run`` forks the monitor first: it imports the runtime
 (``_monitor._preload``) on the other core while the caller creates the
 container, mounts it and writes config.json, then waits for ``launch``.  The
-caller imports only this module (``os``, ``socket``), not ``_monitor`` and its
-imports (selectors, termios, the json log, the runtime client): the monitor
-imports them itself, after the fork (they were ~1 ms of the caller's path).
+caller imports only this module (``os``, ``_attach``'s sockets), not ``_monitor``
+and its imports (the json log, the runtime client): the monitor imports them
+itself, after the fork (they were ~1 ms of the caller's path).
 """
 
 from __future__ import annotations
 
 import os
-import socket
+
+from ketch.engine import _attach
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import _socket
     from collections.abc import Callable
     from typing import Any
 
@@ -93,7 +95,7 @@ def read_report(r: int) -> dict[str, Any]:
 
 
 def prefork(
-    client: socket.socket | None, make_spec: Callable[[dict[str, Any]], MonitorSpec]
+    client: _socket.socket | None, make_spec: Callable[[dict[str, Any]], MonitorSpec]
 ) -> Preforked:
     """Fork a monitor now (``ketch-runtime`` in-process): it imports the runtime
     while the caller creates the container, then waits for ``launch``."""
@@ -136,10 +138,10 @@ class Prepared:
         early: bool = True,
     ) -> None:
         self.attach = attach
-        self.ours: socket.socket | None = None
-        self.theirs: socket.socket | None = None
+        self.ours: _attach.Connection | None = None
+        self.theirs: _attach.Connection | None = None
         if attach is not None:
-            self.ours, self.theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.ours, self.theirs = _attach.socketpair()
         self.monitor: Preforked | None = None
         if early and engine.monitor == "fork" and _is_ketch_runtime(engine.runtime):
             _shared_imports()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 
 from ketch.engine._exitcode import with_exit_code
 from ketch.engine._files import write_durable
@@ -20,6 +19,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from ketch.engine._attach import Connection
     from ketch.engine._monitor import MonitorSpec
     from ketch.engine._prefork import Prepared
     from ketch.engine.containers import ContainerService
@@ -90,7 +90,7 @@ def start_container(
     attach: dict[str, bool] | None,
     console_size: tuple[int, int] | None,
     prepared: Prepared | None = None,
-) -> socket.socket | None:
+) -> Connection | None:
     from ketch.engine._spec import build_spec
     from ketch.engine._user import resolve_user
 
@@ -147,7 +147,7 @@ def _spawn(
     bundle: str,
     attach: dict[str, bool] | None,
     prepared: Prepared | None,
-) -> socket.socket | None:
+) -> Connection | None:
     from ketch.engine._store import now_rfc3339
 
     cid = doc["ID"]

@@ -9,8 +9,6 @@ removal and renames under the store lock (taken first when both are needed).
 from __future__ import annotations
 
 import os
-import signal as _signal
-import socket
 import time
 
 from ketch.engine._store import ZERO_TIME, ContainerStore, now_rfc3339
@@ -29,6 +27,7 @@ if TYPE_CHECKING:
     from typing import IO, Any
 
     from ketch.engine import Engine
+    from ketch.engine._attach import Connection
     from ketch.engine._imagecache import ImageCache
     from ketch.engine._logs import LogEntry
     from ketch.engine._prefork import Prepared
@@ -50,7 +49,9 @@ def parse_signal(value: str | int) -> int:
             return number
     else:
         name = text if text.startswith("SIG") else f"SIG{text}"
-        sig = getattr(_signal.Signals, name, None) if name in _signal.Signals.__members__ else None
+        import signal  # only here: it imports enum (~2 ms)
+
+        sig = getattr(signal.Signals, name, None) if name in signal.Signals.__members__ else None
         if sig is not None:
             return int(sig)
     raise InvalidArgument(f"Invalid signal: {value}")
@@ -344,7 +345,7 @@ class ContainerService:
         *,
         attach: dict[str, bool] | None = None,
         console_size: tuple[int, int] | None = None,
-    ) -> socket.socket | None:
+    ) -> Connection | None:
         """Start ``ref``; with ``attach``, returns a socket attached before the process runs."""
         from ketch.engine._start import start_container
         from ketch.errors import KetchError
@@ -369,7 +370,7 @@ class ContainerService:
         attach: dict[str, bool] | None = None,
         console_size: tuple[int, int] | None = None,
         prepared: Prepared | None = None,
-    ) -> tuple[str, socket.socket | None]:
+    ) -> tuple[str, Connection | None]:
         """create + start, with the monitor forked first so it imports the runtime meanwhile.
 
         Returns the ID and, with ``attach``, the socket attached before the process runs.
@@ -558,7 +559,7 @@ class ContainerService:
 
     def attach(
         self, ref: str, *, stdin: bool = False, stdout: bool = True, stderr: bool = True
-    ) -> socket.socket:
+    ) -> Connection:
         """A socket on the running container's monitor speaking ``_attach``'s frames."""
         from ketch.engine import _attach
 

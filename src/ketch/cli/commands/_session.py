@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import _signal as signal  # type: ignore[import-not-found]  # the C half: signal imports enum
 import os
 import select
-import signal
 import struct
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import socket
+    import _socket
     from collections.abc import Callable
     from typing import IO
 
@@ -55,7 +55,7 @@ def write_bytes(stream: IO[str], data: bytes) -> None:
 
 
 def relay(
-    sock: socket.socket,
+    sock: _socket.socket,
     *,
     stdout: IO[str],
     stderr: IO[str],

@@ -11,10 +11,10 @@ from ketch.cli.commands._create_flags import CREATE_FLAGS, add_create_flags, add
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    import socket
     from typing import Any
 
     from ketch.cli._context import CliContext
+    from ketch.engine._attach import Connection
 
 __all__ = ["ERROR_EXIT_CODE", "configure", "parse", "quick_parse", "run"]
 
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     attach = {"stdin": args.interactive, "stdout": True, "stderr": True}
 
     def make(config: dict[str, Any], host_config: dict[str, Any], name: str | None
-             ) -> tuple[str, socket.socket | None]:
+             ) -> tuple[str, Connection | None]:
         return svc.run(config, host_config, name, attach=attach, console_size=size)
 
     cid, sock = create_container(args, ctx, detach=False, rm=args.rm, make=make)
