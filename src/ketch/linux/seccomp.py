@@ -6,7 +6,6 @@ Action and comparison values are the ``SCMP_*`` constants of ``seccomp.h``.
 """
 
 import ctypes
-import functools
 
 __all__ = [
     "SCMP_ACT_ALLOW",
@@ -59,9 +58,14 @@ class _ArgCmp(ctypes.Structure):
     ]
 
 
-@functools.cache
+# the loaded library (functools.cache would import functools and collections, ~1.5 ms)
+_LOADED: list[ctypes.CDLL] = []
+
+
 def libseccomp() -> ctypes.CDLL:
     """libseccomp.so.2 with its prototypes declared; OSError when it is not installed."""
+    if _LOADED:
+        return _LOADED[0]
     lib = ctypes.CDLL("libseccomp.so.2")
     vp, u32, cp = ctypes.c_void_p, ctypes.c_uint32, ctypes.c_char_p
     protos = {
@@ -84,6 +88,7 @@ def libseccomp() -> ctypes.CDLL:
     for name, (restype, argtypes) in protos.items():
         func = getattr(lib, name)
         func.restype, func.argtypes = restype, argtypes
+    _LOADED.append(lib)
     return lib
 
 

@@ -35,7 +35,7 @@ class Globals:
         now = time.time()
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e9):09d}Z"
         if self.log_format == "json":
-            from ketch.runtime._json import dumps
+            from ketch.oci._json import dumps
 
             return dumps({"level": level, "msg": message, "time": stamp}) + "\n"
         return f'time="{stamp}" level={level} msg="{message}"\n'

@@ -66,9 +66,9 @@ def main(g: Globals, argv: list[str]) -> int:
 
 
 def _process_file(path: str) -> "Process":
+    from ketch.oci import _json
     from ketch.oci._decode import decode
     from ketch.oci.runtime_spec import Process
-    from ketch.runtime import _json
 
     try:
         with open(path, "rb") as f:

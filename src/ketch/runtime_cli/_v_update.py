@@ -90,9 +90,9 @@ def resources_from_flags(values: dict[str, object]) -> dict[str, object]:
 
 
 def main(g: Globals, argv: list[str]) -> int:
+    from ketch.oci import _json
     from ketch.oci._decode import decode
     from ketch.oci.runtime_spec import LinuxResources
-    from ketch.runtime import _json
     from ketch.runtime.container import Container
 
     values, positional = parse(argv, FLAGS, "update")

@@ -1,4 +1,4 @@
-"""The ``_json`` fast path agrees with the ``json`` module."""
+"""``ketch.oci._json`` (the C scanner and encoder without the json package) agrees with ``json``."""
 
 import json
 from pathlib import Path
@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 
 from ketch.errors import InvalidArgument
-from ketch.oci import _json as oci_json
-from ketch.runtime import _json
+from ketch.oci import _json
 
 DOCS = [
     {"a": [1, 2.5, "x\u00e9\u2603", True, False, None, {"b": {}}], "n": -3, "big": 2**70},
@@ -46,23 +45,23 @@ def test_dumps_options_match_json(
     doc: object, sort_keys: bool, separators: tuple[str, str], ensure_ascii: bool
 ) -> None:
     want = json.dumps(doc, sort_keys=sort_keys, separators=separators, ensure_ascii=ensure_ascii)
-    got = oci_json.dumps(doc, sort_keys=sort_keys, separators=separators, ensure_ascii=ensure_ascii)
+    got = _json.dumps(doc, sort_keys=sort_keys, separators=separators, ensure_ascii=ensure_ascii)
     assert got == want
 
 
 def test_dumps_refuses_nan() -> None:
     with pytest.raises(ValueError):
-        oci_json.dumps({"a": float("nan")})
+        _json.dumps({"a": float("nan")})
 
 
 def test_read_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "doc.json"
     path.write_text('{"a": 1}')
-    assert oci_json.read(str(path)) == {"a": 1}
+    assert _json.read(str(path)) == {"a": 1}
     path.write_text('{"a": ')
     with pytest.raises(InvalidArgument, match=f"{path}: not valid JSON"):
-        oci_json.read(str(path))
+        _json.read(str(path))
     with pytest.raises(InvalidArgument, match="record: not valid JSON"):
-        oci_json.read(str(path), "record")
+        _json.read(str(path), "record")
     with pytest.raises(FileNotFoundError):
-        oci_json.read(str(tmp_path / "missing"))
+        _json.read(str(tmp_path / "missing"))
