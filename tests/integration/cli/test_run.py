@@ -19,6 +19,15 @@ def test_run_rm_echo_hello(ketch: Ketch) -> None:
     assert ketch.ok("ps", "-a", "-q") == ""
 
 
+def test_create_rm_removes_the_container_when_it_exits_after_start(ketch: Ketch) -> None:
+    cid = ketch.ok("create", "--rm", "--name", "gone", "busybox", "sh", "-c", "echo bye; exit 4").strip()
+    assert ketch.ok("inspect", "-f", "{{.HostConfig.AutoRemove}}", "gone").strip() == "true"
+    proc = ketch("start", "-a", "gone")
+    assert (proc.returncode, proc.stdout) == (4, "bye\n"), proc.stderr
+    assert cid not in ketch.container_ids()
+    assert ketch.ok("ps", "-a", "-q") == ""
+
+
 def test_exit_codes(ketch: Ketch) -> None:
     assert ketch("run", "--rm", "busybox", "sh", "-c", "exit 3").returncode == 3
     missing = ketch("run", "--rm", "busybox", "nosuchcmd")

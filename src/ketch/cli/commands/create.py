@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from ketch.cli.commands._args import QuickArgs, parse_with_command
 from ketch.cli.commands._args import quick_parse as _quick_parse
-from ketch.cli.commands._create_flags import CREATE_FLAGS, add_create_flags, create_request
+from ketch.cli.commands._create_flags import (
+    CREATE_FLAGS,
+    add_create_flags,
+    add_flags,
+    create_request,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -20,9 +25,13 @@ __all__ = ["ERROR_EXIT_CODE", "configure", "create_container", "parse", "quick_p
 
 ERROR_EXIT_CODE = 125
 
+# docker create takes --rm too: the container is removed when it exits after a start
+COMMAND_FLAGS = ((("--rm",), "flag", False, "remove the container when it exits"),)
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.usage = "ketch create [OPTIONS] IMAGE [COMMAND] [ARG...]"
+    add_flags(parser, COMMAND_FLAGS)
     add_create_flags(parser)
 
 
@@ -32,7 +41,7 @@ def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespac
 
 def quick_parse(argv: list[str]) -> QuickArgs | None:
     """The common command lines without argparse (None: let argparse parse them)."""
-    return _quick_parse(CREATE_FLAGS, argv)
+    return _quick_parse((*COMMAND_FLAGS, *CREATE_FLAGS), argv)
 
 
 def create_container(
@@ -82,6 +91,8 @@ def _pull(ctx: CliContext, image: str) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    cid = create_container(args, ctx, detach=True, make=ctx.engine().containers.create)
+    cid = create_container(
+        args, ctx, detach=True, rm=bool(getattr(args, "rm", False)), make=ctx.engine().containers.create
+    )
     ctx.stdout.write(f"{cid}\n")
     return 0
