@@ -21,6 +21,8 @@ def test_run_path_imports_nothing_heavy() -> None:
         "import ketch.cgroups, ketch.cgroups._v1, ketch.cgroups._v1_set, ketch.cgroups._v2\n"
         "import ketch.cgroups._v2_set, ketch.cgroups.devices, ketch.cgroups._validate\n"
         "import ketch.cgroups._join, ketch.linux.clone\n"
+        # a seccomp section (podman's and containerd's default profiles have one)
+        "import ketch.linux.seccomp, ketch.runtime._process_seccomp, ketch.runtime._seccomp_rules\n"
         f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
