@@ -4,14 +4,13 @@ Paths are ``str`` or ``os.PathLike`` (``run`` never imports ``pathlib``: ~3 ms).
 
 from __future__ import annotations
 
-import fcntl
 import os
 
+from ketch.linux.flock import FileLock
 from ketch.oci import _json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from types import TracebackType
     from typing import Any
 
 __all__ = ["FileLock", "read_json", "remove_tree", "write_durable", "write_json"]
@@ -65,31 +64,3 @@ def remove_tree(path: str) -> None:
         remove(path)
     except OSError:
         pass
-
-
-class FileLock:
-    """An exclusive ``flock`` on ``path`` (created), as a context manager; re-entrant per object."""
-
-    def __init__(self, path: str | os.PathLike[str], *, shared: bool = False) -> None:
-        self.path = path
-        self._fd = -1
-        self._depth = 0
-        self._op = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
-
-    def __enter__(self) -> FileLock:
-        if self._depth == 0:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            fcntl.flock(self._fd, self._op)
-        self._depth += 1
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._depth -= 1
-        if self._depth == 0:
-            os.close(self._fd)  # closing drops the lock
-            self._fd = -1

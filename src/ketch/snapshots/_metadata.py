@@ -10,10 +10,10 @@ missing directory; an unnamed directory is garbage that ``cleanup`` removes.
 
 from __future__ import annotations
 
-import fcntl
 import os
 
 from ketch.errors import FailedPrecondition, InvalidArgument
+from ketch.linux.flock import FileLock
 from ketch.oci import _json
 from ketch.snapshots._durable import atomic_write
 
@@ -68,8 +68,8 @@ class MetaStore:
         with open(self._path, "rb") as f:
             return f.read()
 
-    def _locked(self, exclusive: bool) -> _Lock:
-        return _Lock(self._lock, exclusive)
+    def _locked(self, exclusive: bool) -> FileLock:
+        return FileLock(self._lock, shared=not exclusive)
 
     def _load(self) -> Db:
         try:
@@ -116,41 +116,14 @@ class MetaStore:
 
 
 
-# context managers as small classes: ``contextlib`` costs ~2 ms of imports on ``run``'s path
-class _Lock:
-    """``flock`` on ``path`` for the ``with`` block (shared unless ``exclusive``)."""
-
-    def __init__(self, path: str, exclusive: bool) -> None:
-        self._path = path
-        self._exclusive = exclusive
-        self._fd = -1
-
-    def __enter__(self) -> None:
-        fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX if self._exclusive else fcntl.LOCK_SH)
-        except BaseException:
-            os.close(fd)
-            raise
-        self._fd = fd
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        fd, self._fd = self._fd, -1
-        os.close(fd)  # closing the last fd of the description drops the lock
-
-
+# a context manager as a small class: ``contextlib`` costs ~2 ms of imports on ``run``'s path
 class _Table:
     """The table of ``meta`` under its lock; an exclusive one is saved if the block
     changed it and ended cleanly."""
 
     def __init__(self, meta: MetaStore, *, exclusive: bool) -> None:
         self._meta = meta
-        self._lock = _Lock(meta._lock, exclusive)
+        self._lock = FileLock(meta._lock, shared=not exclusive)
         self._exclusive = exclusive
         self._before = ""
         self._db: Db = {}
