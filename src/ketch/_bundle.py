@@ -144,18 +144,7 @@ def build(package_dir: str, path: str) -> int:
             blobs.append(blob)
             offset += len(blob)
     header = marshal.dumps((_FORMAT, _magic(), index))
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(len(header).to_bytes(8, "little"))
-            f.write(header)
-            for blob in blobs:
-                f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from ketch.linux.durable import write_file
+
+    write_file(path, b"".join([len(header).to_bytes(8, "little"), header, *blobs]), 0o644)
     return len(blobs)

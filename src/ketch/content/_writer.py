@@ -7,8 +7,8 @@ import shutil
 import time
 from pathlib import Path
 
-from ketch.content.durable import fsync_dir
 from ketch.errors import Conflict, InvalidArgument
+from ketch.linux.durable import fsync_dir
 from ketch.oci.digest import Digester, parse_digest
 
 TYPE_CHECKING = False

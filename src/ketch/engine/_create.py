@@ -206,7 +206,7 @@ def resolv_conf(host_config: dict[str, Any]) -> str:
 
 def write_etc_files(container_dir: str, record: dict[str, Any]) -> None:
     """hosts, hostname and resolv.conf in the container directory (bind-mounted at start)."""
-    from ketch.engine._files import write_durable
+    from ketch.linux.durable import write_file
 
     config, host_config = record["Config"], record["HostConfig"]
     hostname = config.get("Hostname") or record["ID"][:12]
@@ -225,6 +225,6 @@ def write_etc_files(container_dir: str, record: dict[str, Any]) -> None:
         host, _, addr = str(extra).partition(":")
         hosts += f"{addr}\t{host}\n"
     d = container_dir  # rebuilt by start when missing: no fsync needed
-    write_durable(f"{d}/hosts", hosts.encode(), sync=False)
-    write_durable(f"{d}/hostname", f"{hostname}\n".encode(), sync=False)
-    write_durable(f"{d}/resolv.conf", resolv_conf(host_config).encode(), sync=False)
+    write_file(f"{d}/hosts", hosts.encode(), 0o644, sync=False)
+    write_file(f"{d}/hostname", f"{hostname}\n".encode(), 0o644, sync=False)
+    write_file(f"{d}/resolv.conf", resolv_conf(host_config).encode(), 0o644, sync=False)

@@ -35,10 +35,10 @@ def exec_argv(
     """The runtime command line that runs ``cmd`` in the running container ``ref``."""
     import json
 
-    from ketch.engine._files import write_durable
     from ketch.engine._rootfs import find_executable
     from ketch.engine._spec import process_spec
     from ketch.engine._user import resolve_user
+    from ketch.linux.durable import write_file
 
     if not cmd:
         raise InvalidArgument("exec: no command specified")
@@ -66,7 +66,7 @@ def exec_argv(
         raise error from e
     cdir = svc.store.dir(doc["ID"])
     path = f"{cdir}/exec-{os.urandom(8).hex()}.json"
-    write_durable(path, json.dumps(proc).encode(), 0o600, sync=False)
+    write_file(path, json.dumps(proc).encode(), 0o600, sync=False)
     argv = svc.runtime.argv("exec", "--process", path)
     if tty:
         argv.append("--tty")

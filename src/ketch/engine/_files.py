@@ -1,4 +1,5 @@
-"""Durable small-file writes and flock-based locks for the engine's on-disk state.
+"""JSON records and removal for the engine's on-disk state (writes: ``ketch.linux.durable``,
+locks: ``ketch.linux.flock``).
 
 Paths are ``str`` or ``os.PathLike`` (``run`` never imports ``pathlib``: ~3 ms)."""
 
@@ -6,6 +7,7 @@ from __future__ import annotations
 
 import os
 
+from ketch.linux.durable import write_file
 from ketch.linux.flock import FileLock
 from ketch.oci import _json
 
@@ -13,40 +15,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["FileLock", "read_json", "remove_tree", "write_durable", "write_json"]
-
-
-def write_durable(
-    path: str | os.PathLike[str], data: bytes, mode: int = 0o644, *, sync: bool = True
-) -> None:
-    """Write ``data`` to ``path`` atomically: temp file, fsync, rename, fsync the directory.
-
-    ``sync=False`` keeps the atomic rename (readers never see a torn file) but not
-    the fsyncs: for files that are rebuilt on use (config.json, /etc/hosts) and
-    for run-time state that a host crash makes moot anyway (running/exited: after
-    a reboot no monitor is alive and the container reads as exited).
-    """
-    parent, name = os.path.split(os.fspath(path))
-    tmp = os.path.join(parent, f".{name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
-    try:
-        os.write(fd, data)
-        if sync:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    if not sync:
-        return
-    dfd = os.open(parent or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+__all__ = ["FileLock", "read_json", "remove_tree", "write_json"]
 
 
 def write_json(path: str | os.PathLike[str], doc: Any, *, sync: bool = True) -> None:
-    write_durable(path, _json.dumps(doc, separators=(",", ":")).encode(), sync=sync)
+    write_file(path, _json.dumps(doc, separators=(",", ":")).encode(), 0o644, sync=sync)
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:

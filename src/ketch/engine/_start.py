@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from ketch.engine._exitcode import with_exit_code
-from ketch.engine._files import write_durable
 from ketch.errors import (
     Conflict,
     FailedPrecondition,
@@ -13,6 +12,7 @@ from ketch.errors import (
     NotImplementedByHost,
     PermissionDenied,
 )
+from ketch.linux.durable import write_file
 from ketch.oci import _json
 
 TYPE_CHECKING = False
@@ -129,7 +129,7 @@ def start_container(
                 os.mkdir(bundle)
             except FileExistsError:
                 pass
-            write_durable(f"{bundle}/config.json", _json.dumps(spec).encode(), sync=False)
+            write_file(f"{bundle}/config.json", _json.dumps(spec).encode(), 0o644, sync=False)
             if os.path.exists(f"{svc.engine.runtime_dir}/{cid}"):  # left over from a crash
                 try:  # noqa: SIM105 (contextlib costs an import)
                     svc.runtime.delete(cid, force=True)

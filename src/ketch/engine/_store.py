@@ -87,7 +87,7 @@ class ContainerStore:
         return doc
 
     def save(self, doc: dict[str, Any], *, sync: bool = True) -> None:
-        """Write the record atomically; ``sync=False`` for run-time state only (see write_durable)."""
+        """Write the record atomically; ``sync=False`` for run-time state only (see ketch.linux.durable)."""
         write_json(f"{self.root}/{doc['ID']}/{RECORD}", doc, sync=sync)
 
     def all(self) -> list[dict[str, Any]]:

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ketch.content import ContentStore
-from ketch.content.durable import fsync_dir
 from ketch.errors import InvalidArgument, NotFound
 from ketch.images.reference import parse_reference
 from ketch.images.store import ImageRecord, ImageStore
+from ketch.linux.durable import fsync_dir
 from ketch.oci.digest import parse_digest
 from ketch.oci.image_spec import (
     ANNOTATION_REF_NAME,

@@ -19,10 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ketch.content import ContentStore
-from ketch.content.durable import atomic_write, fsync_dir
 from ketch.errors import InvalidArgument, NotFound
 from ketch.images.platforms import host_platform, platform_rank
 from ketch.images.reference import is_image_id_prefix, parse_reference
+from ketch.linux.durable import fsync_dir, write_file
 from ketch.oci._decode import decode
 from ketch.oci._record import Record
 from ketch.oci.digest import parse_digest
@@ -170,7 +170,7 @@ class ImageStore:
                 updated=now,
                 labels=dict(labels) if labels else (old.labels if old is not None else None),
             )
-            atomic_write(self._file(name), _record_json(record))
+            write_file(self._file(name), _record_json(record), 0o644)
             if not record.is_dangling:
                 self._drop(f"{DANGLING_PREFIX}{target.digest}")
             if old is not None and old.target.digest != target.digest:
@@ -191,7 +191,7 @@ class ImageStore:
             return
         now = now_rfc3339()
         dangling = ImageRecord(f"{DANGLING_PREFIX}{digest}", old.target, old.created, now)
-        atomic_write(self._file(dangling.name), _record_json(dangling))
+        write_file(self._file(dangling.name), _record_json(dangling), 0o644)
 
     def _all(self) -> RecordList:
         try:

@@ -83,13 +83,10 @@ def _write_cache(directory: str, path: str, key: bytes, program: bytes) -> None:
         if len(names) >= _CACHE_MAX:
             for name in names:
                 os.unlink(os.path.join(directory, name))
-        tmp = f"{path}.{os.getpid()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        try:
-            os.write(fd, _CACHE_FORMAT + len(key).to_bytes(4, "little") + key + program)
-        finally:
-            os.close(fd)
-        os.rename(tmp, path)  # no fsync: a torn entry after a crash is a mismatch, recompiled
+        from ketch.linux.durable import write_file
+
+        # no fsync: a torn entry after a crash is a mismatch, recompiled
+        write_file(path, _CACHE_FORMAT + len(key).to_bytes(4, "little") + key + program, sync=False)
     except OSError:
         return  # the cache is an optimisation only
 

@@ -11,6 +11,7 @@ import time
 from _collections_abc import Mapping  # = collections.abc, already loaded (no collections import)
 
 from ketch.errors import AlreadyExists, InvalidArgument, NotFound
+from ketch.linux.durable import write_file
 from ketch.oci import _json
 from ketch.oci._decode import decode, encode
 from ketch.oci._record import Record
@@ -94,19 +95,7 @@ def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
     whatever was synced, and ``derive_status`` already treats a dead init as
     stopped.  runc writes the same files the same way.
     """
-    directory = os.path.dirname(path) or "."
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, mode)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    except BaseException:
-        os.close(fd)
-        os.unlink(tmp)
-        raise
-    os.close(fd)
-    os.replace(tmp, path)
+    write_file(path, data, mode, sync=False)
 
 
 class StateDir:

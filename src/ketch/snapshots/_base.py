@@ -19,8 +19,8 @@ import os
 import time
 
 from ketch.errors import AlreadyExists, FailedPrecondition, NotFound
+from ketch.linux.durable import fsync_dir
 from ketch.oci.runtime_spec import Mount
-from ketch.snapshots._durable import fsync_dir
 from ketch.snapshots._metadata import MetaStore, check_key, check_labels
 from ketch.snapshots._tree import disk_usage, remove_tree
 from ketch.snapshots._types import SnapshotInfo, Usage

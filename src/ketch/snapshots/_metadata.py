@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 
 from ketch.errors import FailedPrecondition, InvalidArgument
+from ketch.linux.durable import write_file
 from ketch.linux.flock import FileLock
 from ketch.oci import _json
-from ketch.snapshots._durable import atomic_write
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class MetaStore:
         with self._locked(True):
             db = self._load()
             if not os.path.exists(self._path):
-                atomic_write(self._path, _json.dumps(db, sort_keys=True).encode())
+                write_file(self._path, _json.dumps(db, sort_keys=True).encode())
 
     def stored_kind(self) -> str | None:
         """The snapshotter kind recorded in the table, or None for a new root."""
@@ -149,6 +149,6 @@ class _Table:
             if exc_type is None and self._exclusive:
                 after = _json.dumps(self._db, sort_keys=True)
                 if after != self._before:
-                    atomic_write(self._meta._path, after.encode())
+                    write_file(self._meta._path, after.encode())
         finally:
             self._lock.__exit__(None, None, None)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from ketch.errors import InvalidArgument, NotFound
+from ketch.linux.durable import fsync_dir, write_file
 from ketch.registry._grammar import is_name, is_tag, split_digest
 
 __all__ = ["FilesystemStorage", "Storage", "Upload"]
@@ -95,27 +96,9 @@ def _hasher(algorithm: str) -> Any:
     return hashlib.new(algorithm)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuidlib.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    write_file(path, data, 0o644)
 
 
 class _FileUpload:
@@ -331,7 +314,7 @@ class FilesystemStorage:
                 with open(data, "rb") as f:
                     os.fsync(f.fileno())
                 os.replace(data, target)
-                _fsync_dir(target.parent)
+                fsync_dir(target.parent)
             self.link_blob(upload.name, digest)
             return size
         finally:
