@@ -3,6 +3,7 @@
 import os
 
 from ketch.errors import NotImplementedByHost
+from ketch.linux import mountinfo
 from ketch.oci._record import Record
 
 __all__ = ["V1_CONTROLLERS", "CgroupMode", "CgroupMount", "detect", "parse_mountinfo"]
@@ -62,35 +63,14 @@ class CgroupMode(Record):
         return None
 
 
-def _unescape(field: str) -> str:
-    # mountinfo escapes space, tab, newline and backslash as \ooo
-    if "\\" not in field:
-        return field
-    out, i = [], 0
-    while i < len(field):
-        if field[i] == "\\" and field[i + 1 : i + 4].isdigit():
-            out.append(chr(int(field[i + 1 : i + 4], 8)))
-            i += 4
-        else:
-            out.append(field[i])
-            i += 1
-    return "".join(out)
-
-
 def parse_mountinfo(text: str) -> CgroupMode:
     """The cgroup layout described by the text of a ``/proc/<pid>/mountinfo``."""
     v1: list[CgroupMount] = []
     v2: list[CgroupMount] = []
     seen: set[str] = set()
-    for line in text.splitlines():
-        fields = line.split()
-        if "-" not in fields:
-            continue
-        sep = fields.index("-")
-        if sep < 6 or len(fields) < sep + 3:
-            continue
-        fstype, superopts = fields[sep + 1], fields[sep + 3]
-        root, mountpoint = _unescape(fields[3]), _unescape(fields[4])
+    for mount in mountinfo.parse_mountinfo(text):
+        fstype, superopts = mount.fstype, mount.super_options
+        root, mountpoint = mount.root, mount.mount_point
         if fstype == "cgroup2":
             v2.append(CgroupMount(mountpoint, root, 2))
         elif fstype == "cgroup":

@@ -131,7 +131,7 @@ _RUNTIME_MODULES = (
     "ketch.runtime._seccomp_rules", "ketch.cgroups", "ketch.cgroups.devices",
     "ketch.cgroups._validate", "ketch.cgroups._v1_set", "ketch.linux.seccomp",
     "ketch.cgroups._paths", "ketch.cgroups._v1", "ketch.linux.clone",
-    "ketch.runtime._rootfs_cgroup", "ketch.runtime._rootfs_mountinfo",
+    "ketch.runtime._rootfs_cgroup", "ketch.linux.mountinfo",
     "ketch.engine.containers", "ketch.engine._start",
 )
 # what the exit path imports between the container's exit and the client's EXIT frame

@@ -170,7 +170,8 @@ def _early(ctx: InitContext) -> "Prepared":
 def preload(config: Config) -> None:
     """Import every module the init may need later: once it is root of a user namespace
     or inside the rootfs, the host's Python files may be out of its reach."""
-    from ketch.runtime import _rootfs_cgroup, _rootfs_mountinfo, process, rootfs  # noqa: F401
+    from ketch.linux import mountinfo  # noqa: F401
+    from ketch.runtime import _rootfs_cgroup, process, rootfs  # noqa: F401
 
     if any(m.uid_mappings or m.gid_mappings for m in config.mounts):
         from ketch.runtime import _rootfs_idmap  # noqa: F401

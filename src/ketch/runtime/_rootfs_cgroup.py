@@ -13,8 +13,8 @@ import os
 from ketch.errors import FailedPrecondition
 from ketch.linux import fs
 from ketch.linux import mount as m
+from ketch.linux.mountinfo import MountInfo, read_mountinfo
 from ketch.runtime._mountopts import MountOptions
-from ketch.runtime._rootfs_mountinfo import MountInfo, read_mountinfo
 from ketch.runtime._rootfs_path import ensure_in_root, open_in_root, real_relpath
 from ketch.runtime._rootfs_remount import remount
 

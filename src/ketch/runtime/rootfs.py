@@ -139,7 +139,7 @@ def mount_rootfs(config: Config, bundle: str, *, premade: Mapping[int, int] | No
 
 def _make_parent_private(rootfs: str) -> None:
     """pivot_root refuses a new root whose parent mount is shared: make that one private."""
-    from ketch.runtime._rootfs_mountinfo import mount_containing, read_mountinfo
+    from ketch.linux.mountinfo import mount_containing, read_mountinfo
 
     parent = mount_containing(read_mountinfo(), rootfs)
     if parent is not None and any(o.startswith("shared:") for o in parent.optional):

@@ -3,7 +3,7 @@
 import pytest
 
 from ketch.errors import InvalidArgument
-from ketch.runtime._rootfs_mountinfo import mount_containing, parse_mountinfo
+from ketch.linux.mountinfo import mount_containing, parse_mountinfo
 from ketch.runtime._rootfs_path import clean_path
 
 

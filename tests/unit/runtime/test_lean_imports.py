@@ -17,7 +17,7 @@ def test_run_path_imports_nothing_heavy() -> None:
         "import ketch.oci._runtime_config_validator\n"
         # what create imports (runtime._init.preload) and the cgroup manager before the fork
         "import ketch.runtime.rootfs, ketch.runtime.process, ketch.runtime._rootfs_cgroup\n"
-        "import ketch.runtime._rootfs_mountinfo, ketch.runtime.delete, ketch.runtime.start\n"
+        "import ketch.linux.mountinfo, ketch.runtime.delete, ketch.runtime.start\n"
         "import ketch.cgroups, ketch.cgroups._v1, ketch.cgroups._v1_set, ketch.cgroups._v2\n"
         "import ketch.cgroups._v2_set, ketch.cgroups.devices, ketch.cgroups._validate\n"
         "import ketch.cgroups._join, ketch.linux.clone\n"

@@ -1,4 +1,7 @@
-"""Read ``/proc/self/mountinfo`` (proc(5)): the mounts of this mount namespace."""
+"""Read ``/proc/self/mountinfo`` (proc(5)): the mounts of this mount namespace.
+
+The one parser of the format: the rootfs code finds mounts and their propagation
+with it, ``ketch.cgroups`` finds the cgroup hierarchies."""
 
 __all__ = ["MountInfo", "mount_containing", "parse_mountinfo", "read_mountinfo"]
 
