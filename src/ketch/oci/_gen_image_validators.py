@@ -20,6 +20,8 @@ import os
 import re
 from typing import Any
 
+from ketch.oci._gen_common import regex_entries, required_messages, write_generated
+
 __all__ = ["TARGET", "generate", "main"]
 
 _SCHEMAS = os.path.join(os.path.dirname(__file__), "schemas", "image")
@@ -117,9 +119,7 @@ def _compile(kind: str) -> tuple[dict[str, str], str]:
     patterns: dict[str, str] = {}
     block = re.search(r"^REGEX_PATTERNS = \{\n(.*?)^\}\n", code, flags=re.M | re.S)
     if block is not None:
-        for key_src, regex_src in re.findall(
-            r"^\s+(.+?): re\.compile\((.+?)\),?$", block.group(1), re.M
-        ):
+        for key_src, regex_src in regex_entries(block.group(1)):
             patterns[key_src] = regex_src
         code = code.replace(block.group(0), "")
     functions = code[code.index("\ndef ") + 1 :]
@@ -149,28 +149,12 @@ def generate() -> str:
         for kind in _ENTRIES
     )
     code = code.replace("(int, float, Decimal)", "(int, float)")
-    code = _required_messages(code)
+    code = required_messages(code)
     code = re.sub(r"\n{3,}", "\n\n\n", code.strip()) + "\n"
     body = code[len(_HEADER.strip()) :]
     if "Decimal" in body or "fastjsonschema import" in body or re.search(r"\bre\.", body):
         raise RuntimeError("fastjsonschema output changed: update ketch.oci._gen_image_validators")
     return code
-
-
-def _required_messages(code: str) -> str:
-    """Name the missing field: fastjsonschema's short mode drops it from the message."""
-    out: list[str] = []
-    missing_var = ""
-    for line in code.split("\n"):
-        m = re.match(r"\s+(\w+__missing_keys) = ", line)
-        if m:
-            missing_var = m.group(1)
-        if ' must contain ")' in line and missing_var:
-            line = line.replace(
-                ' must contain ")', f'." + sorted({missing_var})[0] + " is required")'
-            )
-        out.append(line)
-    return "\n".join(out)
 
 
 def _split_functions(code: str) -> list[tuple[str, str]]:
@@ -184,12 +168,7 @@ def _split_functions(code: str) -> list[tuple[str, str]]:
 
 
 def main() -> None:
-    source = generate()
-    tmp = TARGET + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(source)
-    os.replace(tmp, TARGET)
-    print(f"wrote {TARGET} ({len(source)} bytes)")
+    write_generated(TARGET, generate())
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ import os
 import re
 from typing import Any
 
+from ketch.oci._gen_common import regex_entries, required_messages, write_generated
+
 __all__ = ["PREDICATES", "generate", "main"]
 
 _SCHEMAS = os.path.join(os.path.dirname(__file__), "schemas", "runtime")
@@ -114,7 +116,7 @@ def merged_schema() -> dict[str, Any]:
 
 def _patterns_block(block: str) -> str:
     """Replace fastjsonschema's ``REGEX_PATTERNS = {... re.compile(...)}`` with predicates."""
-    entries = re.findall(r"^\s+(.+?): re\.compile\((.+?)\),?$", block, re.M)
+    entries = regex_entries(block)
     lines = ["REGEX_PATTERNS = {"]
     for key_src, regex_src in entries:
         key = eval(key_src)  # a Python string literal that fastjsonschema wrote
@@ -124,22 +126,6 @@ def _patterns_block(block: str) -> str:
             lines.append(f"    {key_src}: _LazyRegex({regex_src}),")
     lines.append("}")
     return "\n".join(lines)
-
-
-def _required_messages(code: str) -> str:
-    """Name the missing field: fastjsonschema's short mode drops it from the message."""
-    out: list[str] = []
-    missing_var = ""
-    for line in code.split("\n"):
-        m = re.match(r"\s+(\w+__missing_keys) = ", line)
-        if m:
-            missing_var = m.group(1)
-        if ' must contain ")' in line and missing_var:
-            line = line.replace(
-                ' must contain ")', f'." + sorted({missing_var})[0] + " is required")'
-            )
-        out.append(line)
-    return "\n".join(out)
 
 
 def generate() -> str:
@@ -155,7 +141,7 @@ def generate() -> str:
     code = re.sub(
         r"^REGEX_PATTERNS = \{\n.*?^\}", lambda m: _patterns_block(m.group(0)), code, flags=re.M | re.S
     )
-    code = _required_messages(code)
+    code = required_messages(code)
     code = re.sub(r"\n{3,}", "\n\n\n", code.strip()) + "\n"
     if "Decimal" in code or "fastjsonschema" in code:
         raise RuntimeError("fastjsonschema output changed: update ketch.oci._gen_validators")
@@ -163,12 +149,7 @@ def generate() -> str:
 
 
 def main() -> None:
-    source = generate()
-    tmp = TARGET + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(source)
-    os.replace(tmp, TARGET)
-    print(f"wrote {TARGET} ({len(source)} bytes)")
+    write_generated(TARGET, generate())
 
 
 if __name__ == "__main__":
