@@ -14,35 +14,15 @@ import urllib.request
 
 import pytest
 
+from tests.support.tls import make_cert
+
 from .conftest import free_port, stop
 
 pytestmark = pytest.mark.interop
 
 
 def test_serve_with_tls_and_read_only(tmp_path):
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    cert, key = make_cert(tmp_path)
     port = free_port()
     log = tmp_path / "access.log"
     proc = subprocess.Popen(

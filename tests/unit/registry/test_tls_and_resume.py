@@ -6,7 +6,6 @@ import asyncio
 import os
 import socket
 import ssl
-import subprocess
 
 import pytest
 from aiohttp import web
@@ -16,35 +15,9 @@ from ketch.errors import Unavailable
 from ketch.registry.client import pull, push
 from ketch.registry.server import ServerConfig, create_app
 from tests.support.images import busybox_image, store_image
+from tests.support.tls import make_cert
 
 from .conftest import sha256
-
-
-def make_cert(directory):
-    key, cert = directory / "server.key", directory / "server.crt"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
 
 
 def test_tls_registry_with_certs_d(tmp_path, start_server, stores, client_factory):
