@@ -12,26 +12,13 @@ import os
 import stat
 from collections.abc import Callable, Sequence
 
+from ketch.linux.filecopy import copy_data
 from ketch.linux.fs import RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, openat2
 
 __all__ = ["copy_up"]
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _SKIPPED_XATTRS = ("trusted.overlay.", "user.overlay.")
-
-
-def _copy_data(src: int, dst: int, size: int) -> None:
-    left = size
-    while left > 0:
-        try:
-            n = os.copy_file_range(src, dst, min(left, 1 << 30))
-        except OSError as e:
-            if e.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-                raise
-            n = os.sendfile(dst, src, None, min(left, 1 << 30))
-        if n == 0:
-            break
-        left -= n
 
 
 def _copy_xattrs(src: int, dst: int) -> None:
@@ -75,7 +62,7 @@ def copy_up(
             try:
                 dst = os.open(base, _CREATE, 0o600, dir_fd=dest_parent())
                 try:
-                    _copy_data(src, dst, st.st_size)
+                    copy_data(src, dst, st.st_size)
                     if as_root:
                         os.fchown(dst, st.st_uid, st.st_gid)
                     os.fchmod(dst, stat.S_IMODE(st.st_mode))

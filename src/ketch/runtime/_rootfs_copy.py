@@ -3,6 +3,8 @@
 import os
 import stat
 
+from ketch.linux.filecopy import copy_data
+
 __all__ = ["copy_tree"]
 
 _MAX_DEPTH = 64
@@ -45,8 +47,7 @@ def copy_tree(src_dir: int, dst_dir: int, depth: int = 0) -> None:
                     dir_fd=dst_dir,
                 )
                 try:
-                    while os.sendfile(d, s, None, 1 << 20) > 0:
-                        pass
+                    copy_data(s, d, st.st_size)
                     os.fchmod(d, mode)
                     os.fchown(d, st.st_uid, st.st_gid)
                 finally:

@@ -8,6 +8,7 @@ import errno
 import os
 import stat
 
+from ketch.linux.filecopy import copy_data
 from ketch.linux.tree import remove_tree as remove_tree_at
 
 __all__ = ["copy_tree", "copy_xattrs", "disk_usage", "remove_tree"]
@@ -41,17 +42,7 @@ def _copy_data(src: str, dst: str, st: os.stat_result) -> None:
             dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
         )
         try:
-            remaining = st.st_size
-            while remaining > 0:
-                try:
-                    n = os.copy_file_range(sfd, dfd, min(remaining, 1 << 30))
-                except OSError as e:
-                    if e.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-                        raise
-                    n = os.sendfile(dfd, sfd, None, min(remaining, 1 << 30))
-                if n == 0:
-                    break
-                remaining -= n
+            copy_data(sfd, dfd, st.st_size)
             _own(dfd, st)
         finally:
             os.close(dfd)
