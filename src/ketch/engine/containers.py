@@ -354,12 +354,16 @@ class ContainerService:
         try:
             return start_container(self, cid, attach=attach, console_size=console_size)
         except (KetchError, OSError):
-            try:
-                if self.store.load(cid)["HostConfig"].get("AutoRemove"):
-                    self.remove(cid, force=True)
-            except Exception:
-                pass
+            self._remove_if_auto(cid)
             raise
+
+    def _remove_if_auto(self, cid: str) -> None:
+        """After a failed start: an ``--rm`` container goes, as docker's does (best effort)."""
+        try:
+            if self.store.load(cid)["HostConfig"].get("AutoRemove"):
+                self.remove(cid, force=True)
+        except Exception:
+            pass
 
     def run(
         self,
@@ -390,11 +394,7 @@ class ContainerService:
                 sock = start_container(self, cid, attach=attach, console_size=console_size,
                                        prepared=prepared)
             except (KetchError, OSError):
-                try:
-                    if self.store.load(cid)["HostConfig"].get("AutoRemove"):
-                        self.remove(cid, force=True)
-                except Exception:
-                    pass
+                self._remove_if_auto(cid)
                 raise
             return cid, sock
         finally:
