@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from typing import NoReturn
 
     from ketch.cgroups import CgroupJoin
+    from ketch.runtime._seccomp_rules import SeccompPlan
     from ketch.runtime.process import Prepared
 
 __all__ = ["InitContext", "init_main", "preload", "state_json", "write_time_offsets"]
@@ -52,6 +53,7 @@ class InitContext:
         "premade",
         "preserve_fds",
         "seccomp_cache",
+        "seccomp_plan",
         "two_stage",
     )
 
@@ -71,8 +73,10 @@ class InitContext:
         premade: "dict[int, int] | None" = None,
         cgroup_join: "CgroupJoin | None" = None,
         seccomp_cache: str | None = None,
+        seccomp_plan: "SeccompPlan | None" = None,
     ) -> None:
         self.seccomp_cache = seccomp_cache  # the runtime's compiled seccomp filters
+        self.seccomp_plan = seccomp_plan  # checked by create (validate_process)
         self.cgroup_join = cgroup_join  # entered first thing in the child
         self.premade = premade  # idmapped mounts made on the host side (user namespace)
         self.new_keyring = new_keyring
@@ -164,7 +168,9 @@ def _early(ctx: InitContext) -> "Prepared":
     preload(config)
     assert config.process is not None  # checked by create
     # loads what it needs from the host
-    return prepare_process(config.process, config.linux, seccomp_cache=ctx.seccomp_cache)
+    return prepare_process(
+        config.process, config.linux, seccomp_cache=ctx.seccomp_cache, seccomp_plan=ctx.seccomp_plan
+    )
 
 
 def preload(config: Config) -> None:

@@ -20,6 +20,7 @@ from ketch.runtime.state import ContainerState, StateDir, now_rfc3339, write_ato
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ketch.cgroups import CgroupJoin, CgroupManager
+    from ketch.runtime._seccomp_rules import SeccompPlan
     from ketch.runtime.console import ConsolePair
 
 __all__ = ["Launched", "create_container", "load_bundle", "write_pid_file"]
@@ -73,8 +74,8 @@ def load_bundle(bundle: str) -> tuple[Config, object]:
 
 def _check(
     config: Config, plan: NamespacePlan, console_socket: str | int | None, bundle: str
-) -> str:
-    """Host-side checks before anything is created; the rootfs path."""
+) -> "tuple[str, SeccompPlan | None]":
+    """Host-side checks before anything is created; the rootfs path and the seccomp plan."""
     process, linux = config.process, config.linux
     if process is None:
         raise InvalidArgument("config.json: process: required to create a container")
@@ -99,8 +100,7 @@ def _check(
         check_sysctl(linux.sysctl, plan.new_kinds | frozenset(plan.join))
     from ketch.runtime.process import validate_process
 
-    validate_process(process, linux)
-    return rootfs
+    return rootfs, validate_process(process, linux)
 
 
 def _write_id_map(pid: int, name: str, mappings: tuple[IDMapping, ...]) -> None:
@@ -209,7 +209,7 @@ def create_container(
 
             pair = ConsolePair()
             console_socket = pair.child_fd
-        rootfs = _check(config, plan, console_socket, bundle)
+        rootfs, seccomp_plan = _check(config, plan, console_socket, bundle)
         if isinstance(console_socket, int):  # a connected socket of the caller's (run -t)
             console_fd = console_socket
         elif console_socket is not None:
@@ -255,6 +255,7 @@ def create_container(
             premade=premade or None,
             cgroup_join=join,
             seccomp_cache=store.seccomp_cache,
+            seccomp_plan=seccomp_plan,
         )
         if ctx.two_stage:
             if run_mode:  # the init will be our grandchild: adopt it when the middle exits

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from typing import NoReturn
 
     from ketch.cgroups import CgroupJoin
+    from ketch.runtime._seccomp_rules import SeccompPlan
 
 __all__ = ["ExecOptions", "exec_process_in", "process_for_exec"]
 
@@ -138,7 +139,7 @@ def exec_process_in(
     config = config_from_json(container.state.config)
     from ketch.runtime.process import validate_process
 
-    validate_process(process, config.linux)
+    seccomp_plan = validate_process(process, config.linux)
     if process.terminal and console_socket is None and detach:
         raise InvalidArgument("exec --tty --detach needs --console-socket")
     console_fd = -1
@@ -173,7 +174,7 @@ def exec_process_in(
         if middle == 0:
             _child(
                 child_side, fds, config, process, console_fd, preserve_fds, join,
-                container.store.seccomp_cache,
+                (container.store.seccomp_cache, seccomp_plan),
             )
         child_side.close()
         join.finish(middle)
@@ -237,7 +238,7 @@ def _child(
     console_fd: int,
     preserve_fds: int,
     join: "CgroupJoin",
-    seccomp_cache: str,
+    seccomp: "tuple[str, SeccompPlan | None]",
 ) -> "NoReturn":
     try:
         join.enter()  # v1: the child moves itself, before any namespace change
@@ -262,7 +263,7 @@ def _child(
         if pid:
             channel.send("pid", str(pid))
             os._exit(0)
-        _grandchild(channel, fds, config, process, console_fd, preserve_fds, seccomp_cache)
+        _grandchild(channel, fds, config, process, console_fd, preserve_fds, seccomp)
     except BaseException as e:
         try:  # noqa: SIM105 (contextlib costs an import)
             channel.send("error", error_payload(e))
@@ -278,7 +279,7 @@ def _grandchild(
     process: Process,
     console_fd: int,
     preserve_fds: int,
-    seccomp_cache: str,
+    seccomp: "tuple[str, SeccompPlan | None]",
 ) -> None:
     from ketch.runtime.process import (
         apply_process,
@@ -289,7 +290,8 @@ def _grandchild(
     )
 
     linux = config.linux
-    prepared = prepare_process(process, linux, seccomp_cache=seccomp_cache)  # host's files
+    cache, plan = seccomp
+    prepared = prepare_process(process, linux, seccomp_cache=cache, seccomp_plan=plan)  # host
     if "mount" in fds:
         ns.setns(fds["mount"], ns.CLONE_NEWNS)  # root and cwd become the container's
         seal_imports()  # from here on, sys.path names the container's files

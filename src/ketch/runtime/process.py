@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 
     from ketch.linux.seccomp import Filter
     from ketch.runtime._process_seccomp import CompiledFilter, Listener
+    from ketch.runtime._seccomp_rules import SeccompPlan
 
 __all__ = [
     "ArmedExec",
@@ -102,8 +103,11 @@ def _check(process: Process, linux: Linux | None) -> None:
     capability_sets(process.capabilities)
 
 
-def validate_process(process: Process, linux: Linux | None) -> None:
-    """Checks before any fork: names, ranges, AppArmor/SELinux on the host, the seccomp rules."""
+def validate_process(process: Process, linux: Linux | None) -> "SeccompPlan | None":
+    """Checks before any fork: names, ranges, AppArmor/SELinux on the host, the seccomp rules.
+
+    Returns the seccomp plan it checked (None without a seccomp section), for
+    ``prepare_process`` in the child: planning costs ~0.2-0.5 ms of a start."""
     _check(process, linux)
     if process.apparmor_profile and not (
         os.path.isdir("/sys/kernel/security/apparmor")
@@ -120,7 +124,8 @@ def validate_process(process: Process, linux: Linux | None) -> None:
     if linux is not None and linux.seccomp is not None:
         from ketch.runtime._seccomp_rules import plan_seccomp
 
-        plan_seccomp(linux.seccomp)
+        return plan_seccomp(linux.seccomp)
+    return None
 
 
 # ---------------------------------------------------------------- before the rootfs
@@ -191,11 +196,16 @@ def _set_oom_score_adj(value: int) -> None:
 
 
 def prepare_process(
-    process: Process, linux: Linux | None, *, seccomp_cache: str | None = None
+    process: Process,
+    linux: Linux | None,
+    *,
+    seccomp_cache: str | None = None,
+    seccomp_plan: "SeccompPlan | None" = None,
 ) -> Prepared:
     """In the child before it enters the rootfs: check, load libseccomp and build the
     filter (compiled to BPF, through the runtime's ``seccomp_cache`` directory when
-    given), connect to the seccomp agent, set oomScoreAdj and the LSM exec labels."""
+    given; from ``seccomp_plan`` when ``validate_process`` made it already), connect
+    to the seccomp agent, set oomScoreAdj and the LSM exec labels."""
     _check(process, linux)
     last_cap()  # libc is loaded now, from the host
     filt: Filter | CompiledFilter | None = None
@@ -205,7 +215,7 @@ def prepare_process(
         from ketch.runtime import _process_seccomp
         from ketch.runtime._seccomp_rules import plan_seccomp
 
-        plan = plan_seccomp(seccomp)
+        plan = seccomp_plan if seccomp_plan is not None else plan_seccomp(seccomp)
         if plan.notify:
             filt = _process_seccomp.build_filter(plan)
         else:

@@ -42,6 +42,7 @@ def run(
     preserve_fds: int = 0,
     parent: Callable[[int], None] | None = None,
     seccomp_cache: str | None = None,
+    seccomp_plan: object = None,
 ) -> tuple[int, str]:
     """Fork, enter ``rootfs``, apply and exec ``process``; return (exit code, stdout+stderr).
 
@@ -59,7 +60,9 @@ def run(
             os.dup2(w, 2)
             os.close(w)
             make_nondumpable()
-            prepared = prepare_process(process, linux, seccomp_cache=seccomp_cache)
+            prepared = prepare_process(
+                process, linux, seccomp_cache=seccomp_cache, seccomp_plan=seccomp_plan  # type: ignore[arg-type]
+            )
             _unshare(CLONE_NEWNS)
             mount(None, "/", None, MS_REC | MS_PRIVATE)
             mount("proc", str(rootfs / "proc"), "proc", 0)

@@ -87,6 +87,18 @@ def test_compiled_filters_are_cached_and_the_cache_is_keyed(rootfs: Path, tmp_pa
     assert entry.read_bytes() == data
 
 
+def test_the_plan_validate_process_made_is_the_one_loaded(rootfs: Path) -> None:
+    from ketch.runtime.process import validate_process
+
+    blocking = allow_but(SeccompSyscall(names=MKDIRS, action="SCMP_ACT_ERRNO", errno_ret=28))
+    plan = validate_process(sh("true"), blocking)
+    assert plan is not None
+    # the record says "allow mkdir with EPERM", the plan handed over says ENOSPC: the plan wins
+    record = allow_but(SeccompSyscall(names=MKDIRS, action="SCMP_ACT_ERRNO"))
+    code, out = run(rootfs, sh("mkdir /tmp/p"), record, seccomp_plan=plan)
+    assert code == 1 and "No space left on device" in out, out
+
+
 def test_errno_ret(rootfs: Path) -> None:
     linux = allow_but(SeccompSyscall(names=MKDIRS, action="SCMP_ACT_ERRNO", errno_ret=28))
     code, out = run(rootfs, sh("mkdir /tmp/y"), linux)
